@@ -1,0 +1,3 @@
+from inboxd.cli.main import app
+
+app()

@@ -1,0 +1,57 @@
+"""Shared dependencies: the services container and `require(...)`, the one permission check.
+
+Every route declares its scopes next to itself, Sentry-style:
+
+    @router.get("/chats/search", **require(Scope.LIST_ALL_CHATS))
+
+A token must hold all of them; `require()` with no scopes accepts any valid token. The scopes
+also appear in the OpenAPI document (`x-required-scopes` and the operation's security).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+
+from inboxd.domain.errors import Forbidden, Unauthorized
+from inboxd.domain.scopes import Scope, missing_scopes
+from inboxd.services import Services
+from inboxd.store.tokens import TokenRecord
+
+BEARER_SCHEME = "BearerToken"
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+def require(*scopes: Scope) -> dict[str, Any]:
+    """Route keyword arguments that make the route demand a valid token holding `scopes`."""
+
+    async def check(request: Request) -> TokenRecord:
+        record = await request.app.state.services.tokens.lookup(_bearer(request))
+        if record is None:
+            raise Unauthorized("The API token is invalid or has been revoked.")
+        missing = missing_scopes(record.scopes, scopes)
+        if missing:
+            raise Forbidden(
+                "The API token lacks the scopes this endpoint requires: " + ", ".join(s.value for s in missing) + ".",
+                details=[{"scope": s.value, "reason": "missing scope"} for s in missing],
+            )
+        request.state.token = record
+        return record
+
+    names = [s.value for s in scopes]
+    return {
+        "dependencies": [Depends(check)],
+        "openapi_extra": {"x-required-scopes": names, "security": [{BEARER_SCHEME: names}]},
+    }

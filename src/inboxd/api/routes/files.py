@@ -1,0 +1,75 @@
+"""Files: Generate Public Media URL (reference §4) and the public link itself."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import FileResponse
+
+from inboxd.api.responses import JSON
+from pydantic import BaseModel, ConfigDict, Field
+
+from inboxd.api.deps import get_services, require
+from inboxd.domain.clock import now_ms
+from inboxd.domain.errors import NotFound, file_not_found
+from inboxd.domain.ids import is_id
+from inboxd.domain.scopes import Scope
+from inboxd.services import Services
+from inboxd.store import files as files_store
+
+router = APIRouter(tags=["files"])
+public_router = APIRouter(tags=["files"])
+
+SHARED_PATH = "/server/files/shared"
+
+
+class ShareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ttl: int | None = Field(default=None, ge=10, le=630720000, description="Seconds; omit for a link that never expires")
+
+
+def public_base(services: Services, request: Request) -> str:
+    return (services.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+@router.post(
+    "/files/share/{fileId}",
+    summary="Generate Public Media URL",
+    **require(Scope.VIEW_ALL_CHATS, Scope.VIEW_ALL_FILES),
+)
+async def share_file(
+    fileId: str,  # noqa: N803
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    body: Annotated[ShareRequest | None, Body()] = None,
+) -> JSON:
+    if not is_id(fileId):
+        raise file_not_found(fileId)
+    token = secrets.token_hex(50)
+    now = now_ms()
+    ttl = body.ttl if body else None
+    async with services.db.write() as conn:
+        if await files_store.get_file(conn, fileId) is None:
+            raise file_not_found(fileId)
+        await files_store.add_share(conn, fileId, token, now + ttl * 1000 if ttl else None, now)
+    url = f"{public_base(services, request)}{SHARED_PATH}/{fileId}/{token}"
+    return JSON({"token": token, "url": url})
+
+
+@public_router.get(f"{SHARED_PATH}/{{fileId}}/{{token}}", summary="A public file link (no token needed)")
+async def shared_file(fileId: str, token: str, services: Annotated[Services, Depends(get_services)]) -> FileResponse:  # noqa: N803
+    gone = NotFound("This link does not exist or has expired.", code="link_not_found")
+    if not is_id(fileId) or len(token) > 256:
+        raise gone
+    async with services.db.read() as conn:
+        row = await files_store.shared_file(conn, fileId, token, now_ms())
+    if row is None or not services.files.exists(row["sha256"]):
+        raise gone
+    return FileResponse(
+        services.files.path(row["sha256"]),
+        media_type=row["content_type"],
+        filename=row["filename"],
+        content_disposition_type="inline",
+    )

@@ -1,0 +1,55 @@
+"""Messages: Get Messages of a Chat (reference §3.2). Send a Message lives in `send.py`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from inboxd.api.responses import JSON
+
+from inboxd.api.deps import get_services, require
+from inboxd.api.routes.chats import load_chat
+from inboxd.domain import texter
+from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.scopes import Scope
+from inboxd.services import Services
+from inboxd.store import messages as messages_store
+
+router = APIRouter(tags=["messages"])
+
+MAX_LIMIT = 1000  # the reference gives no upper bound; ours is documented in docs/api-decisions.md
+
+
+@router.get("/messages/chat/{chatId}", summary="Get Messages of a Chat", **require(Scope.VIEW_ALL_CHATS))
+async def chat_messages(
+    chatId: str,  # noqa: N803
+    services: Annotated[Services, Depends(get_services)],
+    limit: Annotated[str, Query(pattern=r"^[0-9]+$")] = "50",
+    beforeTime: Annotated[str | None, Query(pattern=r"^[0-9]+$")] = None,  # noqa: N803
+    beforeId: Annotated[str | None, Query(pattern=r"^[a-z0-9]+$")] = None,  # noqa: N803
+    botSessionId: Annotated[str | None, Query(pattern=r"^[a-z0-9]+$")] = None,  # noqa: N803
+) -> JSON:
+    count = int(limit)
+    problems = []
+    if not 1 <= count <= MAX_LIMIT:
+        problems.append(problem("query.limit", f"must be between 1 and {MAX_LIMIT}"))
+    if botSessionId is None and (beforeTime is None or beforeId is None):
+        problems.append(
+            problem("query", "a filter is required: botSessionId, or beforeTime together with beforeId")
+        )
+    if problems:
+        raise InvalidRequest("The query is invalid.", details=problems)
+    chat = await load_chat(services, chatId)
+    async with services.db.read() as conn:
+        if botSessionId is not None:
+            rows = await messages_store.bot_session_messages(conn, chat["id"], botSessionId, count)
+        else:
+            assert beforeTime is not None and beforeId is not None
+            rows = await messages_store.page_before(
+                conn, chat["id"], before_time=int(beforeTime), before_id=beforeId, limit=count
+            )
+        min_time, max_time = await messages_store.time_range(conn, chat["id"])
+    info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
+    return JSON(
+        {"messages": [texter.message(r, info) for r in rows], "minTime": min_time, "maxTime": max_time}
+    )

@@ -1,0 +1,38 @@
+"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from inboxd.cli import channels, tokens
+from inboxd.cli.common import settings, setup_logging, with_db
+
+app = typer.Typer(help="inboxd: a self-hosted business messaging inbox server.", no_args_is_help=True)
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(channels.app, name="channels")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    cfg = settings()
+    setup_logging(cfg.log_level)
+
+    async def work(_db):  # type: ignore[no-untyped-def]
+        return None
+
+    with_db(work)
+    typer.echo(f"database is up to date ({cfg.resolved_database_url.split('://')[0]})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Default: INBOXD_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Default: INBOXD_PORT or 8080.")] = None,
+) -> None:
+    """Run the API server (migrates first), with delivery and inbound workers inside."""
+    from inboxd.cli.serve import run_server
+
+    run_server(host=host, port=port)

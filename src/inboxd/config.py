@@ -1,0 +1,85 @@
+"""Settings, in one place: every `INBOXD_*` environment variable the server reads.
+
+The README's configuration table lists the same variables; `tests/test_config.py` checks that
+the two agree.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INBOXD_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".inboxd"),
+        description="Directory for the embedded SQLite database and the local file store.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy async URL: `sqlite+aiosqlite:///path.db` or "
+            "`postgresql+asyncpg://user@host:5432/db`. Default: SQLite at `<data_dir>/inboxd.db`."
+        ),
+    )
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema to keep inboxd's tables in (default: the server's search_path).",
+    )
+    files_dir: Path | None = Field(
+        default=None, description="Local file store directory. Default: `<data_dir>/files`."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL of public file links. Default: the URL the request came in on.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `inboxd serve` listens on.")
+    port: int = Field(default=8080, description="Port `inboxd serve` listens on.")
+    simulator: bool = Field(
+        default=True,
+        description=(
+            "Mount the WhatsApp Cloud API simulator in `serve` and create the sandbox channel "
+            "account on first start. `false` leaves both out."
+        ),
+    )
+    send_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long Send a Message waits for the channel's answer before responding.",
+    )
+    media_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow media URLs on private, loopback and link-local addresses (tests only).",
+    )
+    media_connect_timeout: float = Field(default=5.0, description="Media download connect timeout, s.")
+    media_read_timeout: float = Field(default=30.0, description="Media download read timeout, s.")
+    workers: int = Field(
+        default=2, ge=0, description="Delivery and inbound worker tasks inside `serve` (0: none)."
+    )
+    inbound_retry_max_seconds: float = Field(
+        default=300.0, description="Longest backoff between retries of a failed inbound webhook event."
+    )
+    default_country_code: str | None = Field(
+        default=None,
+        description="Country calling code for national phone numbers (e.g. `972`), used by Send Template.",
+    )
+    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'inboxd.db').as_posix()}"
+
+    @cached_property
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir or (self.data_dir / "files")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

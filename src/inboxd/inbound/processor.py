@@ -1,0 +1,289 @@
+"""Processing of stored webhook events: the second half of "persist, acknowledge, process".
+
+Every step is idempotent (messages dedup on the WhatsApp id, statuses on (wamid, status)), so
+an event may be processed again after a crash or a partial failure without changing anything
+twice. Media is downloaded before the database transaction that stores the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxd import metrics
+from inboxd.channels.whatsapp.graph import GraphClient
+from inboxd.channels.whatsapp.inbound_parser import (
+    InboundMessage,
+    MalformedWebhook,
+    OtherChange,
+    ParsedWebhook,
+    parse_webhook,
+)
+from inboxd.domain.clock import now_ms
+from inboxd.domain.ids import new_id
+from inboxd.domain.status import MessageStatus
+from inboxd.domain.texter import last_message_preview
+from inboxd.inbound.media import FetchedMedia, MediaUnavailable, fetch_media
+from inboxd.media.filestore import FileStore
+from inboxd.store import accounts as accounts_store
+from inboxd.store import chats as chats_store
+from inboxd.store import files as files_store
+from inboxd.store import messages as messages_store
+from inboxd.store import webhook_events as events_store
+from inboxd.store.accounts import ChannelAccount
+from inboxd.store.db import Database
+from inboxd.store.tables import messages, webhook_events
+
+log = logging.getLogger(__name__)
+
+# Handlers for webhook fields other than `messages` (templates register theirs), called inside
+# the event's transaction.
+OtherFieldHandler = Callable[[AsyncConnection, OtherChange, int], Awaitable[None]]
+
+
+class InboundProcessor:
+    LEASE_MS = 60_000
+    BATCH = 32
+
+    def __init__(
+        self,
+        db: Database,
+        graph: GraphClient,
+        files: FileStore,
+        *,
+        retry_max_seconds: float = 300.0,
+        hooks: Any = None,
+    ) -> None:
+        self.db = db
+        self.graph = graph
+        self.files = files
+        self.retry_max_seconds = retry_max_seconds
+        self.other_handlers: dict[str, OtherFieldHandler] = {}
+        self.hooks = hooks
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+        """Worker loop: process due events until `stop` is set. Several loops (and processes)
+        can run at once; leases keep them off each other's events."""
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # keep the worker alive; the event stays pending and is retried
+                log.exception("inbound worker iteration failed")
+                done = 0
+            if done == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self) -> int:
+        async with self.db.write() as conn:
+            rows = await events_store.claim_due(conn, now=now_ms(), lease_ms=self.LEASE_MS, limit=self.BATCH)
+        for row in rows:
+            await self.process(row["id"], row["body"], row["attempts"])
+        return len(rows)
+
+    async def process(self, event_id: str, body: bytes, attempts: int) -> None:
+        try:
+            parsed = parse_webhook(orjson.loads(body))
+        except (orjson.JSONDecodeError, MalformedWebhook) as exc:
+            log.warning("webhook event %s is malformed and will not be retried: %s", event_id, exc)
+            metrics.webhook_rejected.labels("malformed").inc()
+            async with self.db.write() as conn:
+                await conn.execute(
+                    webhook_events.update()
+                    .where(webhook_events.c.id == event_id)
+                    .values(state="failed", lease_until=None, last_error=f"malformed: {exc}"[:2000])
+                )
+            return
+        try:
+            complete = await self._apply(event_id, parsed)
+        except Exception as exc:
+            complete = False
+            log.exception("processing webhook event %s failed (attempt %d)", event_id, attempts)
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            error = "media download failed; will retry"
+        if not complete:
+            metrics.processing_failures.labels("inbound").inc()
+            delay = min(self.retry_max_seconds, 2 ** min(attempts, 20)) * random.uniform(0.8, 1.2)
+            async with self.db.write() as conn:
+                await events_store.mark_retry(conn, event_id, next_attempt_at=now_ms() + int(delay * 1000), error=error)
+
+    async def _accounts(self, parsed: ParsedWebhook) -> dict[str, ChannelAccount]:
+        found: dict[str, ChannelAccount] = {}
+        async with self.db.read() as conn:
+            for pnid in parsed.phone_number_ids:
+                account = await accounts_store.find_by_phone_number_id(conn, pnid)
+                if account is None:
+                    log.warning("webhook for unknown phone_number_id %s ignored", pnid)
+                    metrics.webhook_events.labels("whatsapp", "unknown_account").inc()
+                else:
+                    found[pnid] = account
+        return found
+
+    async def _apply(self, event_id: str, parsed: ParsedWebhook) -> bool:
+        """Store what the event says; True when everything in it is done."""
+        accounts = await self._accounts(parsed)
+        new_messages = await self._not_yet_stored(parsed.messages, accounts)
+        fetched, complete = await self._fetch_media(new_messages, accounts)
+        now = now_ms()
+        async with self.db.write() as conn:
+            for message in new_messages:
+                if message.media is not None and message.external_id not in fetched:
+                    continue  # download failed: left for the retry of this event
+                await self._store_message(conn, accounts[message.phone_number_id], message, fetched, now)
+            for report in parsed.statuses:
+                account = accounts.get(report.phone_number_id)
+                if account is None:
+                    continue
+                metrics.webhook_events.labels("whatsapp", f"status_{report.raw.get('status')}").inc()
+                changed = await messages_store.apply_status_report(
+                    conn,
+                    channel_account_id=account.id,
+                    external_id=report.external_id,
+                    status=report.status,
+                    timestamp=report.timestamp_ms,
+                    error=report.error,
+                    now=now,
+                )
+                if changed is not None and self.hooks is not None:
+                    await self.hooks.message_status_changed(conn, changed)
+            for error in parsed.errors:
+                metrics.webhook_events.labels("whatsapp", "error").inc()
+                log.warning("WhatsApp reported an error: %s", error)
+            for other in parsed.other:
+                metrics.webhook_events.labels("whatsapp", f"field_{other.field}").inc()
+                handler = self.other_handlers.get(other.field)
+                if handler is not None:
+                    await handler(conn, other, now)
+            if complete:
+                await events_store.mark_done(conn, event_id, now)
+        return complete
+
+    async def _not_yet_stored(
+        self, items: list[InboundMessage], accounts: dict[str, ChannelAccount]
+    ) -> list[InboundMessage]:
+        by_account: dict[str, list[InboundMessage]] = {}
+        for item in items:
+            if item.phone_number_id in accounts:
+                by_account.setdefault(accounts[item.phone_number_id].id, []).append(item)
+        fresh: list[InboundMessage] = []
+        async with self.db.read() as conn:
+            for account_id, group in by_account.items():
+                known = await messages_store.existing_external_ids(conn, account_id, [m.external_id for m in group])
+                seen: set[str] = set()
+                for m in group:
+                    if m.external_id not in known and m.external_id not in seen:
+                        seen.add(m.external_id)
+                        fresh.append(m)
+        return fresh
+
+    async def _fetch_media(
+        self, items: list[InboundMessage], accounts: dict[str, ChannelAccount]
+    ) -> tuple[dict[str, FetchedMedia | MediaUnavailable], bool]:
+        fetched: dict[str, FetchedMedia | MediaUnavailable] = {}
+        complete = True
+        for item in items:
+            if item.media is None:
+                continue
+            try:
+                fetched[item.external_id] = await fetch_media(
+                    self.graph, self.files, accounts[item.phone_number_id], item.media
+                )
+            except MediaUnavailable as exc:
+                log.warning("media %s of %s is unavailable: %s", item.media.media_id, item.external_id, exc)
+                fetched[item.external_id] = exc
+            except Exception as exc:
+                log.warning("media %s of %s not fetched yet: %s", item.media.media_id, item.external_id, exc)
+                metrics.processing_failures.labels("inbound_media").inc()
+                complete = False
+        return fetched, complete
+
+    async def _store_message(
+        self,
+        conn: AsyncConnection,
+        account: ChannelAccount,
+        item: InboundMessage,
+        fetched: dict[str, FetchedMedia | MediaUnavailable],
+        now: int,
+    ) -> None:
+        content = item.content
+        if item.media is not None:
+            result = fetched[item.external_id]
+            media_item = dict(content["media"][0])
+            if isinstance(result, FetchedMedia):
+                media_item["fileId"] = await files_store.add_file(
+                    conn,
+                    sha256=result.blob.sha256,
+                    size=result.blob.size,
+                    content_type=result.content_type,
+                    filename=item.media.filename,
+                    source="inbound",
+                    now=now,
+                )
+                media_item["contentType"] = result.content_type
+            else:
+                media_item["error"] = {"message": str(result)}
+            content = {"media": [media_item]}
+        chat_id = await chats_store.ensure_chat(
+            conn,
+            chat_id=new_id(),
+            channel_account_id=account.id,
+            contact_id=item.contact_id,
+            title=item.profile_name,
+            now=now,
+        )
+        status_entry = {"status": int(MessageStatus.DELIVERED), "timestamp": item.timestamp_ms}
+        row = {
+            "id": new_id(),
+            "chat_id": chat_id,
+            "channel_account_id": account.id,
+            "direction": "incoming",
+            "type": item.type,
+            "content": content,
+            "status": int(MessageStatus.DELIVERED),
+            "status_history": [status_entry],
+            "external_id": item.external_id,
+            "timestamp": item.timestamp_ms,
+            "updated_at": now,
+            "context": item.context_id,
+        }
+        if not await messages_store.insert_message(conn, row):
+            return  # a concurrent processing of the same webhook got there first
+        metrics.webhook_events.labels("whatsapp", f"message_{item.raw.get('type')}").inc()
+        await chats_store.record_incoming(
+            conn, chat_id, timestamp=item.timestamp_ms, preview=last_message_preview(item.type, content), now=now
+        )
+        if item.reaction_to:
+            await self._record_reaction(conn, account.id, item)
+        if self.hooks is not None:
+            await self.hooks.message_created(conn, row)
+
+    async def _record_reaction(self, conn: AsyncConnection, account_id: str, item: InboundMessage) -> None:
+        """Keep the reaction on the message it reacts to (`reactions`, additive), one per
+        contact: a new emoji replaces the old one, an empty one removes it."""
+        target = await messages_store.find_by_external_id(conn, account_id, item.reaction_to or "")
+        if target is None:
+            return
+        emoji = (item.raw.get("reaction") or {}).get("emoji")
+        content = dict(target["content"])
+        reactions = [r for r in content.get("reactions", []) if r.get("from") != item.contact_id]
+        if emoji:
+            reactions.append({"emoji": emoji, "from": item.contact_id, "timestamp": item.timestamp_ms})
+        content["reactions"] = reactions
+        await conn.execute(
+            sa.update(messages).where(messages.c.id == target["id"]).values(content=content, updated_at=now_ms())
+        )

@@ -1,0 +1,1 @@
+"""Files: the local file store, URL ingest (streaming, limits, SSRF guard), type sniffing."""

@@ -1,0 +1,35 @@
+"""Prometheus metrics, served at `/metrics`."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+http_requests = Counter(
+    "inboxd_http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=REGISTRY
+)
+http_latency = Histogram(
+    "inboxd_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+    registry=REGISTRY,
+)
+webhook_events = Counter(
+    "inboxd_webhook_events_total",
+    "Inbound webhook items by kind (message type, status, error, other field)",
+    ["channel", "kind"],
+    registry=REGISTRY,
+)
+webhook_rejected = Counter(
+    "inboxd_webhook_rejected_total", "Inbound webhooks refused (bad signature, bad body)", ["reason"], registry=REGISTRY
+)
+processing_failures = Counter(
+    "inboxd_processing_failures_total", "Inbound events whose processing failed and will be retried", ["stage"],
+    registry=REGISTRY,
+)
+outbound_sends = Counter(
+    "inboxd_outbound_sends_total", "Calls to the channel to send a message, by outcome", ["outcome"], registry=REGISTRY
+)
+outbox_pending = Gauge("inboxd_outbox_pending", "Outgoing messages not yet handed to the channel", registry=REGISTRY)

@@ -1,0 +1,62 @@
+"""The long-lived parts of a running inboxd, built once from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from inboxd.api.auth import TokenCache
+from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
+from inboxd.channels.whatsapp.webhook_secrets import WebhookSecrets
+from inboxd.config import Settings
+from inboxd.inbound.processor import InboundProcessor
+from inboxd.media.filestore import FileStore
+from inboxd.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    files: FileStore
+    http: httpx.AsyncClient
+    graph: GraphClient
+    tokens: TokenCache
+    inbound: InboundProcessor
+    webhook_secrets: WebhookSecrets
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database | None = None) -> Services:
+        db = db or Database(settings.resolved_database_url, schema=settings.database_schema)
+        files = FileStore(settings.resolved_files_dir)
+        http = new_http_client()
+        graph = GraphClient(http)
+        inbound = InboundProcessor(db, graph, files, retry_max_seconds=settings.inbound_retry_max_seconds)
+        return cls(
+            settings=settings, db=db, files=files, http=http, graph=graph, tokens=TokenCache(db), inbound=inbound,
+            webhook_secrets=WebhookSecrets(db),
+        )
+
+    def start_workers(self, count: int) -> None:
+        self._stop.clear()
+        for _ in range(count):
+            self._tasks.append(asyncio.get_running_loop().create_task(self.inbound.run(self._stop)))
+
+    async def stop_workers(self) -> None:
+        self._stop.set()
+        self.inbound.wake()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def aclose(self) -> None:
+        await self.stop_workers()
+        await self.http.aclose()
+        await self.db.dispose()

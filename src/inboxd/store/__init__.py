@@ -1,0 +1,1 @@
+"""Tables, queries and migrations (SQLAlchemy 2 Core; SQLite and PostgreSQL)."""

@@ -1,0 +1,162 @@
+"""Chats: one per (channel account, contact), created idempotently under concurrency."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxd.domain.status import ChatStatus
+from inboxd.store.tables import channel_accounts, chats
+from inboxd.store.upsert import insert_for
+
+NEW_CHAT_STATUS = ChatStatus.PENDING  # inboxd has no bot engine: a new chat waits for a person
+
+
+async def ensure_chat(
+    conn: AsyncConnection, *, chat_id: str, channel_account_id: str, contact_id: str, title: str | None, now: int
+) -> str:
+    """The id of the chat for this contact, creating it if needed (safe under concurrency: the
+    unique key decides, and the loser of a race gets the winner's row)."""
+    stmt = insert_for(conn, chats).values(
+        id=chat_id,
+        channel_account_id=channel_account_id,
+        contact_id=contact_id,
+        title=title,
+        status=int(NEW_CHAT_STATUS),
+        unread_count=0,
+        labels=[],
+        created_at=now,
+        updated_at=now,
+        last_seq=0,
+    )
+    set_: dict[str, Any] = {"updated_at": stmt.excluded.updated_at}
+    if title:
+        set_["title"] = stmt.excluded.title
+    stmt = stmt.on_conflict_do_update(index_elements=["channel_account_id", "contact_id"], set_=set_)
+    return (await conn.execute(stmt.returning(chats.c.id))).scalar_one()
+
+
+async def record_incoming(
+    conn: AsyncConnection, chat_id: str, *, timestamp: int, preview: dict[str, Any], now: int
+) -> None:
+    """A new incoming message: the window moves (by WhatsApp's clock, never backwards), the
+    preview follows the newest message, one more unread."""
+    newer = sa.or_(chats.c.last_message_at.is_(None), chats.c.last_message_at <= timestamp)
+    await conn.execute(
+        chats.update()
+        .where(chats.c.id == chat_id)
+        .values(
+            last_incoming_at=sa.case(
+                (sa.or_(chats.c.last_incoming_at.is_(None), chats.c.last_incoming_at < timestamp), timestamp),
+                else_=chats.c.last_incoming_at,
+            ),
+            last_message=sa.case(
+                (newer, sa.bindparam(None, preview, type_=chats.c.last_message.type)), else_=chats.c.last_message
+            ),
+            last_message_at=sa.case((newer, timestamp), else_=chats.c.last_message_at),
+            unread_count=chats.c.unread_count + 1,
+            updated_at=now,
+        )
+    )
+
+
+async def record_outgoing(
+    conn: AsyncConnection, chat_id: str, *, timestamp: int, preview: dict[str, Any], now: int
+) -> None:
+    await conn.execute(
+        chats.update()
+        .where(chats.c.id == chat_id)
+        .values(last_message=preview, last_message_at=timestamp, updated_at=now)
+    )
+
+
+async def next_seq(conn: AsyncConnection, chat_id: str, count: int = 1) -> int:
+    """Reserve `count` outbound sequence numbers; returns the first. Locks the chat row until
+    commit, so sequence order is acceptance (commit) order."""
+    result = await conn.execute(
+        chats.update().where(chats.c.id == chat_id).values(last_seq=chats.c.last_seq + count).returning(chats.c.last_seq)
+    )
+    return result.scalar_one() - count + 1
+
+
+_CHAT_WITH_ACCOUNT = sa.select(chats, channel_accounts.c.channel, channel_accounts.c.account_id.label("account_phone")).join(
+    channel_accounts, channel_accounts.c.id == chats.c.channel_account_id
+)
+
+
+async def get_chat(conn: AsyncConnection, chat_id: str) -> sa.RowMapping | None:
+    row = (await conn.execute(_CHAT_WITH_ACCOUNT.where(chats.c.id == chat_id))).mappings().first()
+    return row
+
+
+async def find_chat(conn: AsyncConnection, channel_account_id: str, contact_id: str) -> sa.RowMapping | None:
+    query = _CHAT_WITH_ACCOUNT.where(chats.c.channel_account_id == channel_account_id, chats.c.contact_id == contact_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+@dataclass
+class ChatSearch:
+    search: str | None = None
+    channel: str | None = None
+    account_id: str | None = None
+    labels: list[str] | None = None
+    statuses: list[int] | None = None
+    include_empty: bool = False
+    limit: int = 30
+    skip: int = 0
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_conditions(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = []
+    if not q.include_empty:
+        conds.append(chats.c.last_message_at.is_not(None))
+    if q.channel:
+        conds.append(channel_accounts.c.channel == q.channel)
+    if q.account_id:
+        conds.append(channel_accounts.c.account_id == q.account_id)
+    if q.statuses:
+        conds.append(chats.c.status.in_(q.statuses))
+    if q.labels:
+        if conn.dialect.name == "postgresql":
+            conds.append(chats.c.labels.op("?|")(sa.cast(sa.literal(q.labels), sa.ARRAY(sa.Text))))
+        else:
+            each = sa.func.json_each(chats.c.labels).table_valued("value")
+            conds.append(sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(q.labels))))
+    if q.search:
+        needle = f"%{_like_escape(q.search.lower())}%"
+        matches = [
+            sa.func.lower(chats.c.title).like(needle, escape="\\"),
+            sa.func.lower(chats.c.display_name).like(needle, escape="\\"),
+        ]
+        digits = re.sub(r"\D", "", q.search)
+        for candidate in {digits, digits.lstrip("0")}:
+            if len(candidate) >= 2:
+                matches.append(chats.c.contact_id.like(f"%{candidate}%"))
+        conds.append(sa.or_(*matches))
+    return conds
+
+
+async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[sa.RowMapping], int]:
+    conds = _search_conditions(conn, q)
+    page = (
+        _CHAT_WITH_ACCOUNT.where(*conds)
+        .order_by(chats.c.last_message_at.desc().nulls_last(), chats.c.id.desc())
+        .limit(q.limit)
+        .offset(q.skip)
+    )
+    rows = list((await conn.execute(page)).mappings())
+    count = (
+        sa.select(sa.func.count())
+        .select_from(chats.join(channel_accounts, channel_accounts.c.id == chats.c.channel_account_id))
+        .where(*conds)
+    )
+    total = (await conn.execute(count)).scalar_one()
+    return rows, total

@@ -1,0 +1,171 @@
+"""Messages: inserts deduplicated by the provider id, history pages, forward-only statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxd.domain.status import apply_status
+from inboxd.store.tables import messages, unmatched_statuses
+from inboxd.store.upsert import insert_for
+
+
+async def insert_message(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Insert one message; False when a message with the same provider id already exists in
+    the account (a webhook Meta delivered twice), in which case nothing changes."""
+    stmt = insert_for(conn, messages).values(**values)
+    if values.get("external_id") is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["channel_account_id", "external_id"])
+    result = await conn.execute(stmt)
+    return result.rowcount == 1
+
+
+async def existing_external_ids(conn: AsyncConnection, channel_account_id: str, external_ids: list[str]) -> set[str]:
+    if not external_ids:
+        return set()
+    query = sa.select(messages.c.external_id).where(
+        messages.c.channel_account_id == channel_account_id, messages.c.external_id.in_(external_ids)
+    )
+    return set((await conn.execute(query)).scalars())
+
+
+async def get_messages(conn: AsyncConnection, ids: list[str]) -> list[sa.RowMapping]:
+    rows = (await conn.execute(sa.select(messages).where(messages.c.id.in_(ids)))).mappings()
+    by_id = {r["id"]: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def find_by_external_id(conn: AsyncConnection, channel_account_id: str, external_id: str) -> sa.RowMapping | None:
+    query = sa.select(messages).where(
+        messages.c.channel_account_id == channel_account_id, messages.c.external_id == external_id
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def page_before(
+    conn: AsyncConnection, chat_id: str, *, before_time: int, before_id: str, limit: int
+) -> list[sa.RowMapping]:
+    """Up to `limit` messages older than the cursor (timestamp ≤ before_time, the cursor message
+    itself excluded), oldest first. Walks the (chat_id, timestamp, id) index backwards, so the
+    cost does not grow with the chat's history."""
+    query = (
+        sa.select(messages)
+        .where(
+            messages.c.chat_id == chat_id,
+            messages.c.timestamp <= before_time,
+            sa.not_(sa.and_(messages.c.timestamp == before_time, messages.c.id >= before_id)),
+        )
+        .order_by(messages.c.timestamp.desc(), messages.c.id.desc())
+        .limit(limit)
+    )
+    rows = list((await conn.execute(query)).mappings())
+    rows.reverse()
+    return rows
+
+
+async def bot_session_messages(conn: AsyncConnection, chat_id: str, bot_session_id: str, limit: int) -> list[sa.RowMapping]:
+    query = (
+        sa.select(messages)
+        .where(messages.c.chat_id == chat_id, messages.c.bot_session_id == bot_session_id)
+        .order_by(messages.c.timestamp, messages.c.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).mappings())
+
+
+async def time_range(conn: AsyncConnection, chat_id: str) -> tuple[int | None, int | None]:
+    """minTime/maxTime of the whole chat (two index lookups, not a scan)."""
+    in_chat = messages.c.chat_id == chat_id
+    query = sa.select(
+        sa.select(sa.func.min(messages.c.timestamp)).where(in_chat).scalar_subquery(),
+        sa.select(sa.func.max(messages.c.timestamp)).where(in_chat).scalar_subquery(),
+    )
+    row = (await conn.execute(query)).one()
+    return row[0], row[1]
+
+
+async def apply_status_report(
+    conn: AsyncConnection,
+    *,
+    channel_account_id: str,
+    external_id: str,
+    status: int,
+    timestamp: int,
+    error: dict[str, Any] | None,
+    now: int,
+) -> sa.RowMapping | None:
+    """Apply a provider status to the message with this provider id. Returns the updated row
+    when something changed; None for a repeat. A status for a wamid we have not stored yet (the
+    send's commit has not landed) is parked in `unmatched_statuses` and applied later."""
+    query = sa.select(messages).where(
+        messages.c.channel_account_id == channel_account_id, messages.c.external_id == external_id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        stmt = insert_for(conn, unmatched_statuses).values(
+            channel_account_id=channel_account_id,
+            external_id=external_id,
+            status=status,
+            timestamp=timestamp,
+            error=error,
+            received_at=now,
+        )
+        await conn.execute(stmt.on_conflict_do_nothing())
+        return None
+    return await _apply(conn, row, status, timestamp, error, now)
+
+
+async def _apply(
+    conn: AsyncConnection, row: sa.RowMapping, status: int, timestamp: int, error: dict[str, Any] | None, now: int
+) -> sa.RowMapping | None:
+    new_status, history, changed = apply_status(row["status"], row["status_history"], status, timestamp)
+    if not changed:
+        return None
+    values: dict[str, Any] = {"status": new_status, "status_history": history, "updated_at": now}
+    if error is not None and new_status == status:
+        values["error"] = error
+    result = await conn.execute(
+        messages.update().where(messages.c.id == row["id"]).values(**values).returning(*messages.c)
+    )
+    return result.mappings().one()
+
+
+async def set_status(
+    conn: AsyncConnection, message_id: str, status: int, timestamp: int, error: dict[str, Any] | None, now: int
+) -> sa.RowMapping | None:
+    """Apply a status inboxd decided itself (channel failed, failed before sending)."""
+    query = sa.select(messages).where(messages.c.id == message_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().one()
+    return await _apply(conn, row, status, timestamp, error, now)
+
+
+async def attach_external_id(
+    conn: AsyncConnection, message_id: str, channel_account_id: str, external_id: str, now: int
+) -> list[sa.RowMapping]:
+    """Store the provider id Graph gave a sent message, then apply any statuses that arrived
+    for it before this commit. Returns the rows after each applied status."""
+    await conn.execute(
+        messages.update().where(messages.c.id == message_id).values(external_id=external_id, updated_at=now)
+    )
+    parked = (
+        await conn.execute(
+            sa.delete(unmatched_statuses)
+            .where(
+                unmatched_statuses.c.channel_account_id == channel_account_id,
+                unmatched_statuses.c.external_id == external_id,
+            )
+            .returning(unmatched_statuses.c.status, unmatched_statuses.c.timestamp, unmatched_statuses.c.error)
+        )
+    ).all()
+    changed = []
+    for status, timestamp, error in sorted(parked, key=lambda p: p[1]):
+        row = await set_status(conn, message_id, status, timestamp, error, now)
+        if row is not None:
+            changed.append(row)
+    return changed

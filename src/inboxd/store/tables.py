@@ -1,0 +1,222 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in `store/migrations` create it;
+`tests/store/test_migrations.py` checks that the two agree.
+
+Conventions: ids are 24-hex strings (`domain.ids`); times are epoch milliseconds in BigInteger
+columns named `*_at` / `timestamp`; JSON columns hold the Texter-shaped sub-objects.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Id = sa.String(24)
+Ms = sa.BigInteger
+
+channel_accounts = sa.Table(
+    "channel_accounts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    # Texter's `accountId`: for WhatsApp, the business phone number in digits.
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("phone_number_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("waba_id", sa.String(64)),
+    sa.Column("access_token", sa.Text, nullable=False),
+    sa.Column("app_secret", sa.Text, nullable=False),
+    sa.Column("verify_token", sa.Text, nullable=False),
+    sa.Column("graph_url", sa.Text, nullable=False),
+    sa.Column("api_version", sa.String(16), nullable=False),
+    sa.Column("mps", sa.Integer, nullable=False),
+    sa.Column("sandbox", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.UniqueConstraint("channel", "account_id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("scopes", Json, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("last_used_at", Ms),
+    sa.Column("revoked_at", Ms),
+)
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("channel_account_id", Id, sa.ForeignKey("channel_accounts.id"), nullable=False),
+    # Texter's `channelInfo.id`: for WhatsApp, the contact's wa_id.
+    sa.Column("contact_id", sa.String(128), nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("display_name", sa.Text),
+    sa.Column("person_id", Id),
+    sa.Column("image", sa.Text),
+    sa.Column("agent_uid", sa.Text),
+    sa.Column("agent_display_name", sa.Text),
+    sa.Column("department_id", sa.Text),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("unread_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("last_message", Json),
+    sa.Column("last_message_at", Ms),
+    # WhatsApp's own timestamp of the contact's last message: the 24-hour window runs from it.
+    sa.Column("last_incoming_at", Ms),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("pending_update_time", sa.BigInteger),
+    sa.Column("resolved_update_time", sa.BigInteger),
+    sa.Column("bot_state", Json),
+    sa.Column("previous_bot_session", Json),
+    sa.Column("reply_action", Json),
+    sa.Column("crm_data", Json),
+    sa.Column("crm_deep_link", sa.Text),
+    sa.Column("external_bot", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("unsubscribed_at", Ms),
+    # Outbound acceptance order: each accepted outgoing message takes the next value.
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.UniqueConstraint("channel_account_id", "contact_id"),
+    sa.Index("ix_chats_last_message_at", "last_message_at"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("chat_id", Id, sa.ForeignKey("chats.id"), nullable=False),
+    sa.Column("channel_account_id", Id, sa.ForeignKey("channel_accounts.id"), nullable=False),
+    sa.Column("direction", sa.String(8)),
+    sa.Column("type", sa.String(16), nullable=False),
+    # The type's content fields (text, media, buttons, list, contacts, location, postback, special).
+    sa.Column("content", Json, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("status_history", Json, nullable=False),
+    # The provider's message id (WhatsApp wamid), once known.
+    sa.Column("external_id", sa.String(255)),
+    sa.Column("timestamp", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("tmp_send_id", sa.Text),
+    sa.Column("context", sa.String(255)),
+    sa.Column("agent", sa.Text),
+    sa.Column("meta", Json),
+    sa.Column("error", Json),
+    sa.Column("bot_session_id", sa.String(128)),
+    sa.UniqueConstraint("channel_account_id", "external_id"),
+    sa.Index("ix_messages_chat_id_timestamp_id", "chat_id", "timestamp", "id"),
+)
+
+# A status webhook that arrived before the send that caused it committed its wamid: kept here
+# and applied when the wamid is stored (see `store.messages.attach_external_id`).
+unmatched_statuses = sa.Table(
+    "unmatched_statuses",
+    metadata,
+    sa.Column("channel_account_id", Id, primary_key=True),
+    sa.Column("external_id", sa.String(255), primary_key=True),
+    sa.Column("status", sa.SmallInteger, primary_key=True),
+    sa.Column("timestamp", Ms, nullable=False),
+    sa.Column("error", Json),
+    sa.Column("received_at", Ms, nullable=False),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+file_shares = sa.Table(
+    "file_shares",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("file_id", Id, sa.ForeignKey("files.id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("expires_at", Ms),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+# Raw inbound webhooks, persisted before they are acknowledged and processed.
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", Ms, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | done | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Ms, nullable=False),
+    sa.Column("lease_until", Ms),
+    sa.Column("last_error", sa.Text),
+    sa.Column("processed_at", Ms),
+    sa.Index("ix_webhook_events_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# The delivery outbox: one row per outgoing message, committed with the message.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id"), nullable=False, unique=True),
+    sa.Column("chat_id", Id, nullable=False),
+    sa.Column("channel_account_id", Id, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | done | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("due_at", Ms, nullable=False),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", Ms),
+    sa.Column("last_error", Json),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Index("ix_outbox_state_due_at", "state", "due_at"),
+    sa.Index("ix_outbox_chat_id_seq", "chat_id", "seq"),
+)
+
+# `tmpSendId` / `Idempotency-Key`: the first request's result, per chat, for 24 hours.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("chat_id", Id, primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("message_ids", Json, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+# Media ids Graph gave us for a file we uploaded, per account and content hash.
+graph_media = sa.Table(
+    "graph_media",
+    metadata,
+    sa.Column("channel_account_id", Id, primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("media_id", sa.Text, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+)
+
+# Per-account send pacing shared by every worker process: the next free send slot.
+send_pacing = sa.Table(
+    "send_pacing",
+    metadata,
+    sa.Column("channel_account_id", Id, primary_key=True),
+    sa.Column("next_slot_us", sa.BigInteger, nullable=False),
+)
