@@ -26,7 +26,7 @@ SHARED_PATH = "/server/files/shared"
 
 
 class ShareRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     ttl: int | None = Field(default=None, ge=10, le=630720000, description="Seconds; omit for a link that never expires")
 
 
