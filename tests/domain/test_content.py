@@ -175,13 +175,20 @@ def test_a_full_contact_card_in_whatsapps_shape() -> None:
         "phones": [{"phone": "+16505551234", "type": "WORK", "wa_id": "16505551234"}],
         "emails": [{"email": "b@example.com", "type": "WORK"}],
         "addresses": [
-            {"street": "1 Hacker Way", "city": "Menlo Park", "state": "CA", "zip": "94025",
-             "country": "United States", "country_code": "US", "type": "WORK"}
+            {
+                "street": "1 Hacker Way",
+                "city": "Menlo Park",
+                "state": "CA",
+                "zip": "94025",
+                "country": "United States",
+                "country_code": "US",
+                "type": "WORK",
+            }
         ],
         "org": {"company": "Lucky Shrub", "department": "Sales", "title": "Manager"},
         "urls": [{"url": "https://example.com", "type": "WORK"}],
         "birthday": "1990-01-01",
-    }  # fmt: skip
+    }
     assert parse_send_request(contacts(card)).content == {"contacts": [card]}
 
 
@@ -194,14 +201,20 @@ def test_contact_card_problems() -> None:
         "photo": "x",
     }
     assert problems(contacts(card)) == [
-        ("body.contacts[0].name.nickname", "is not a known field (known: formatted_name, first_name, last_name, middle_name, prefix, suffix)"),
+        (
+            "body.contacts[0].name.nickname",
+            "is not a known field (known: formatted_name, first_name, last_name, middle_name, prefix, suffix)",
+        ),
         ("body.contacts[0].name.formatted_name", "is required"),
         ("body.contacts[0].phones[0].type", "must be one of: HOME, WORK"),
         ("body.contacts[0].phones[0].phone", "is required"),
         ("body.contacts[0].emails[0].email", "must be an e-mail address"),
         ("body.contacts[0].birthday", "must be a date as YYYY-MM-DD"),
-        ("body.contacts[0].photo", "is not a known field (known: name, phones, emails, urls, addresses, org, birthday)"),
-    ]  # fmt: skip
+        (
+            "body.contacts[0].photo",
+            "is not a known field (known: name, phones, emails, urls, addresses, org, birthday)",
+        ),
+    ]
 
 
 def test_null_and_empty_optional_fields_are_left_out() -> None:
@@ -249,7 +262,9 @@ def test_missing_type_is_reported_and_the_rest_still_checked() -> None:
     ],
 )
 def test_a_field_of_another_type_is_named_as_such(body: dict[str, Any], field: str, owners: str) -> None:
-    assert problems(body) == [(f"body.{field}", f"is not allowed for type {body['type']!r} (it belongs to type {owners})")]
+    assert problems(body) == [
+        (f"body.{field}", f"is not allowed for type {body['type']!r} (it belongs to type {owners})")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -279,13 +294,17 @@ def test_a_missing_field_is_required(body: dict[str, Any], path: str) -> None:
         (media(), "body.media", "must have at least 1 item"),
         ({"type": "media", "media": {"mediaType": "image"}}, "body.media", "must be an array"),
         (media("pic.jpg"), "body.media[0]", "must be an object"),
-        (media({"mediaType": "sticker", "fileId": FILE_ID}), "body.media[0].mediaType", "must be one of: image, video, audio, document"),
+        (
+            media({"mediaType": "sticker", "fileId": FILE_ID}),
+            "body.media[0].mediaType",
+            "must be one of: image, video, audio, document",
+        ),
         (location() | {"location": {"latitude": "37.4", "longitude": 1}}, "body.location.latitude", "must be a number"),
         (location() | {"location": {"latitude": True, "longitude": 1}}, "body.location.latitude", "must be a number"),
         (location() | {"location": [37, 1]}, "body.location", "must be an object"),
         (contacts({"name": "Barbara"}), "body.contacts[0].name", "must be an object"),
     ],
-)  # fmt: skip
+)
 def test_wrong_types(body: dict[str, Any], path: str, reason: str) -> None:
     assert problems(body) == [(path, reason)]
 
@@ -337,7 +356,9 @@ STRING_LIMITS = [
 ]
 
 
-@pytest.mark.parametrize(("bounds", "make", "path"), STRING_LIMITS, ids=[c[2] + str(i) for i, c in enumerate(STRING_LIMITS)])
+@pytest.mark.parametrize(
+    ("bounds", "make", "path"), STRING_LIMITS, ids=[c[2] + str(i) for i, c in enumerate(STRING_LIMITS)]
+)
 def test_string_at_its_maximum_is_valid_and_one_more_is_not(bounds: L.Bounds, make: Any, path: str) -> None:
     assert bounds.max is not None
     parse_send_request(make(_long(int(bounds.max))))
@@ -366,9 +387,21 @@ def test_a_shown_string_must_not_be_empty_or_blank(make: Any, path: str) -> None
 COUNT_LIMITS = [
     (L.BUTTONS, lambda n: buttons(*[(f"T{i}", f"p{i}") for i in range(n)]), "body.buttons"),
     (L.MEDIA_ITEMS, lambda n: media(*[image() for _ in range(n)]), "body.media"),
-    (L.SECTIONS, lambda n: list_message(*[section((f"R{i}", f"p{i}"), title=f"S{i}") for i in range(n)]), "body.list.sections"),
-    (L.CONTACTS, lambda n: contacts(*[{"name": {"formatted_name": f"N{i}"}} for i in range(n)]) if n else {"type": "contacts", "contacts": []}, "body.contacts"),
-]  # fmt: skip
+    (
+        L.SECTIONS,
+        lambda n: list_message(*[section((f"R{i}", f"p{i}"), title=f"S{i}") for i in range(n)]),
+        "body.list.sections",
+    ),
+    (
+        L.CONTACTS,
+        lambda n: (
+            contacts(*[{"name": {"formatted_name": f"N{i}"}} for i in range(n)])
+            if n
+            else {"type": "contacts", "contacts": []}
+        ),
+        "body.contacts",
+    ),
+]
 
 
 @pytest.mark.parametrize(("bounds", "make", "path"), COUNT_LIMITS, ids=[c[2] for c in COUNT_LIMITS])
@@ -382,11 +415,16 @@ def test_counts_at_their_bounds(bounds: L.Bounds, make: Any, path: str) -> None:
 
 
 def test_rows_are_counted_across_sections() -> None:
-    ten = list_message(section(*[(f"R{i}", f"a{i}") for i in range(6)], title="A"), section(*[(f"R{i}", f"b{i}") for i in range(4)], title="B"))
+    ten = list_message(
+        section(*[(f"R{i}", f"a{i}") for i in range(6)], title="A"),
+        section(*[(f"R{i}", f"b{i}") for i in range(4)], title="B"),
+    )
     parse_send_request(ten)
     eleven = copy.deepcopy(ten)
     eleven["list"]["sections"][1]["rows"].append({"title": "R", "payload": "b-extra"})
-    assert problems(eleven) == [("body.list.sections", "must have at most 10 rows in total across all sections (has 11)")]
+    assert problems(eleven) == [
+        ("body.list.sections", "must have at most 10 rows in total across all sections (has 11)")
+    ]
     assert problems(list_message(section(title="A"))) == [("body.list.sections[0].rows", "must have at least 1 item")]
 
 
@@ -421,13 +459,18 @@ def test_button_payload_has_no_surrounding_whitespace() -> None:
 def test_row_payloads_are_unique_across_sections() -> None:
     body = list_message(section(("A", "x"), title="S1"), section(("B", "x"), title="S2"))
     assert problems(body) == [
-        ("body.list.sections[1].rows[0].payload", "must be unique: the same payload as body.list.sections[0].rows[0].payload")
+        (
+            "body.list.sections[1].rows[0].payload",
+            "must be unique: the same payload as body.list.sections[0].rows[0].payload",
+        )
     ]
 
 
 def test_section_title_is_optional_for_one_section_and_required_for_more() -> None:
     parse_send_request(list_message(section(("A", "a"), title=None)))
-    body = list_message(section(("A", "a"), title=None), section(("B", "b"), title="Two"), section(("C", "c"), title=""))
+    body = list_message(
+        section(("A", "a"), title=None), section(("B", "b"), title="Two"), section(("C", "c"), title="")
+    )
     assert problems(body) == [
         ("body.list.sections[0].title", "is required when the list has more than one section"),
         ("body.list.sections[2].title", "is required when the list has more than one section"),
@@ -439,21 +482,36 @@ def test_section_title_is_optional_for_one_section_and_required_for_more() -> No
     [
         ({"mediaType": "image"}, "must have exactly one of url or fileId"),
         ({"mediaType": "image", "url": None, "fileId": None}, "must have exactly one of url or fileId"),
-        ({"mediaType": "image", "url": "https://example.com/a.jpg", "fileId": FILE_ID}, "must have exactly one of url or fileId, not both"),
+        (
+            {"mediaType": "image", "url": "https://example.com/a.jpg", "fileId": FILE_ID},
+            "must have exactly one of url or fileId, not both",
+        ),
     ],
-)  # fmt: skip
+)
 def test_exactly_one_of_url_or_file_id(item: dict[str, Any], reason: str) -> None:
     assert problems(media(item)) == [("body.media[0]", reason)]
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/a.jpg", "example.com/a.jpg", "/files/a.jpg", "https://", "https://exa mple.com/a", "http://[::1/a", "http://x:99999/a", "javascript:alert(1)"]
-)  # fmt: skip
+    "url",
+    [
+        "ftp://example.com/a.jpg",
+        "example.com/a.jpg",
+        "/files/a.jpg",
+        "https://",
+        "https://exa mple.com/a",
+        "http://[::1/a",
+        "http://x:99999/a",
+        "javascript:alert(1)",
+    ],
+)
 def test_url_must_be_absolute_http(url: str) -> None:
     assert problems(media(image(url=url))) == [("body.media[0].url", "must be an absolute http(s) URL")]
 
 
-@pytest.mark.parametrize("file_id", ["6900c1eac29d42708adac92", "6900C1EAC29D42708ADAC92F", "6900c1eac29d42708adac92g", "x" * 24])
+@pytest.mark.parametrize(
+    "file_id", ["6900c1eac29d42708adac92", "6900C1EAC29D42708ADAC92F", "6900c1eac29d42708adac92g", "x" * 24]
+)
 def test_file_id_must_be_24_hex(file_id: str) -> None:
     assert problems(media({"mediaType": "image", "fileId": file_id})) == [
         ("body.media[0].fileId", "must be a file id (24 lowercase hexadecimal characters)")
@@ -538,8 +596,20 @@ def test_parsing_does_not_change_the_callers_body() -> None:
 
 
 def test_request_hash_ignores_key_order_and_absent_optionals() -> None:
-    a = {"type": "list", "text": "Choose", "list": {"button": "Menu", "sections": [{"title": "S", "rows": [{"title": "A", "payload": "a"}]}]}}
-    b = {"list": {"sections": [{"rows": [{"payload": "a", "title": "A", "description": None}], "title": "S"}], "button": "Menu"}, "text": "Choose", "type": "list", "context": None}
+    a = {
+        "type": "list",
+        "text": "Choose",
+        "list": {"button": "Menu", "sections": [{"title": "S", "rows": [{"title": "A", "payload": "a"}]}]},
+    }
+    b = {
+        "list": {
+            "sections": [{"rows": [{"payload": "a", "title": "A", "description": None}], "title": "S"}],
+            "button": "Menu",
+        },
+        "text": "Choose",
+        "type": "list",
+        "context": None,
+    }
     assert parse_send_request(a).request_hash() == parse_send_request(b).request_hash()
     whole = {"type": "location", "location": {"latitude": 37, "longitude": 1}}
     decimal = {"type": "location", "location": {"longitude": 1.0, "latitude": 37.0}}
@@ -564,7 +634,9 @@ def test_request_hash_is_the_sha256_of_the_canonical_json() -> None:
     # before an upgrade into 409s) cannot go unnoticed.
     canonical = '{"content":{"text":"Hey there!"},"type":"text"}'
     assert parse_send_request(text()).request_hash() == hashlib.sha256(canonical.encode()).hexdigest()
-    assert parse_send_request(text()).request_hash() == "4778bb11054da3e68473e1d6f0ccdb4da817a60a7ffaa727e7071149c3577a02"
+    assert (
+        parse_send_request(text()).request_hash() == "4778bb11054da3e68473e1d6f0ccdb4da817a60a7ffaa727e7071149c3577a02"
+    )
 
 
 # ----------------------------------------------------------------------------- properties
@@ -575,10 +647,34 @@ json_values = st.recursive(
     max_leaves=30,
 )
 field_names = st.sampled_from(
-    ["type", "text", "media", "buttons", "list", "contacts", "location", "context", "tmpSendId",
-     "mediaType", "url", "fileId", "caption", "filename", "title", "payload", "button", "sections",
-     "rows", "description", "name", "formatted_name", "phones", "latitude", "longitude"]
-)  # fmt: skip
+    [
+        "type",
+        "text",
+        "media",
+        "buttons",
+        "list",
+        "contacts",
+        "location",
+        "context",
+        "tmpSendId",
+        "mediaType",
+        "url",
+        "fileId",
+        "caption",
+        "filename",
+        "title",
+        "payload",
+        "button",
+        "sections",
+        "rows",
+        "description",
+        "name",
+        "formatted_name",
+        "phones",
+        "latitude",
+        "longitude",
+    ]
+)
 type_names = st.sampled_from(["text", "media", "buttons", "list", "contacts", "location", "sticker"])
 # JSON shaped like our bodies, so the fuzzing reaches deep into every type.
 body_like = st.recursive(
@@ -596,7 +692,9 @@ def _parse_or_problems(body: Any) -> SendRequest | list[dict[str, Any]]:
 
 
 @settings(max_examples=400)
-@given(json_values | body_like | st.dictionaries(field_names, body_like, max_size=6).map(lambda d: {"type": "list", **d}))
+@given(
+    json_values | body_like | st.dictionaries(field_names, body_like, max_size=6).map(lambda d: {"type": "list", **d})
+)
 def test_any_json_gives_a_request_or_an_invalid_request_never_another_error(body: Any) -> None:
     result = _parse_or_problems(body)
     if isinstance(result, list):
@@ -630,17 +728,30 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
     elif kind == "buttons":
         titles = draw(st.lists(_non_blank(20), min_size=1, max_size=3, unique=True))
         payloads = draw(st.lists(_payload(40), min_size=len(titles), max_size=len(titles), unique=True))
-        body = {"text": draw(_non_blank(60)), "buttons": [{"title": t, "payload": p} for t, p in zip(titles, payloads)]}
+        body = {
+            "text": draw(_non_blank(60)),
+            "buttons": [{"title": t, "payload": p} for t, p in zip(titles, payloads, strict=True)],
+        }
     elif kind == "list":
         payloads = draw(st.lists(_payload(30), min_size=1, max_size=10, unique=True))
         cuts = sorted(draw(st.sets(st.integers(1, len(payloads) - 1), max_size=9))) if len(payloads) > 1 else []
-        groups = [payloads[a:b] for a, b in zip([0, *cuts], [*cuts, len(payloads)])]
-        sections = [{"title": f"S{i}", "rows": [{"title": draw(_non_blank(24)), "payload": p} for p in g]} for i, g in enumerate(groups)]
+        groups = [payloads[a:b] for a, b in zip([0, *cuts], [*cuts, len(payloads)], strict=True)]
+        sections = [
+            {"title": f"S{i}", "rows": [{"title": draw(_non_blank(24)), "payload": p} for p in g]}
+            for i, g in enumerate(groups)
+        ]
         body = {"text": draw(_non_blank(60)), "list": {"button": draw(_non_blank(20)), "sections": sections}}
     elif kind == "contacts":
         card = st.fixed_dictionaries(
             {"name": st.fixed_dictionaries({"formatted_name": _non_blank(30)})},
-            optional={"phones": st.lists(st.fixed_dictionaries({"phone": _non_blank(15)}, optional={"type": st.sampled_from(["HOME", "WORK"])}), max_size=2)},
+            optional={
+                "phones": st.lists(
+                    st.fixed_dictionaries(
+                        {"phone": _non_blank(15)}, optional={"type": st.sampled_from(["HOME", "WORK"])}
+                    ),
+                    max_size=2,
+                )
+            },
         )
         body = {"contacts": draw(st.lists(card, min_size=1, max_size=5))}
     else:
@@ -664,7 +775,9 @@ def test_valid_bodies_parse_and_round_trip(body: dict[str, Any]) -> None:
     assert request.type == body["type"]
     assert request.content == {k: v for k, v in body.items() if k not in ("type", "context", "tmpSendId")}
     # The stored content, sent again, is the same request.
-    again = parse_send_request({"type": request.type, **request.content, **{k: body[k] for k in ("context", "tmpSendId") if k in body}})
+    again = parse_send_request(
+        {"type": request.type, **request.content, **{k: body[k] for k in ("context", "tmpSendId") if k in body}}
+    )
     assert again == request
     assert parse_send_request(_reversed_keys(body)).request_hash() == request.request_hash()
     assert parse_send_request(json.loads(json.dumps(body))).request_hash() == request.request_hash()

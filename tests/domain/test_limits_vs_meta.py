@@ -93,7 +93,9 @@ CASES = [
     CASES,
     ids=[f"{c[2]}.{'.'.join(c[3])}.{c[4]}" for c in CASES],
 )
-def test_limit_equals_what_meta_states(ours: L.Bounds, end: str, schema_name: str, path: list[str], keyword: str) -> None:
+def test_limit_equals_what_meta_states(
+    ours: L.Bounds, end: str, schema_name: str, path: list[str], keyword: str
+) -> None:
     values = stated(schema_name, path, keyword)
     assert values, f"Meta no longer states {keyword} at {schema_name}.{'.'.join(path)}"
     assert ours.source == "meta"

@@ -253,7 +253,9 @@ def _unique(key: str, what: str) -> Rule:
     """Each `key` of the objects in an array appears once; the later duplicates are reported."""
 
     def rule(items: list[Any], path: Path, report: Report) -> None:
-        _report_duplicates([((*path, i), it.get(key)) for i, it in enumerate(items) if isinstance(it, dict)], key, what, report)
+        _report_duplicates(
+            [((*path, i), it.get(key)) for i, it in enumerate(items) if isinstance(it, dict)], key, what, report
+        )
 
     return rule
 
@@ -296,7 +298,10 @@ def _section_titles_when_several(list_: Any, path: Path, report: Report) -> None
 def _rows_in_total(list_: Any, path: Path, report: Report) -> None:
     total = sum(len(s["rows"]) for _, s in _sections(list_) if isinstance(s.get("rows"), list))
     if total > L.ROWS_TOTAL.max:  # type: ignore[operator]
-        report((*path, "sections"), f"must have at most {L.ROWS_TOTAL.max:g} rows in total across all sections (has {total})")
+        report(
+            (*path, "sections"),
+            f"must have at most {L.ROWS_TOTAL.max:g} rows in total across all sections (has {total})",
+        )
 
 
 def _unique_row_payloads(list_: Any, path: Path, report: Report) -> None:

@@ -30,7 +30,14 @@ def payloads_for(body: dict[str, Any], *, media_ids: list[str] | None = None) ->
 
 
 def envelope(wa_type: str, body: Any, **more: Any) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": WA_ID, "type": wa_type, wa_type: body, **more}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": WA_ID,
+        "type": wa_type,
+        wa_type: body,
+        **more,
+    }
 
 
 # ----------------------------------------------------------------------------- each type
@@ -92,7 +99,11 @@ def test_list_rows_have_the_payload_as_id() -> None:
                     {
                         "title": "Something from this bot",
                         "rows": [
-                            {"id": "get_session_messages", "title": "Get my text messages", "description": "All of them"},
+                            {
+                                "id": "get_session_messages",
+                                "title": "Get my text messages",
+                                "description": "All of them",
+                            },
                             {"id": "random_image", "title": "Send random image"},
                         ],
                     },
@@ -110,7 +121,11 @@ def test_list_rows_have_the_payload_as_id() -> None:
 
 
 def test_a_single_section_may_go_without_title() -> None:
-    body = {"type": "list", "text": "x", "list": {"button": "Menu", "sections": [{"rows": [{"title": "A", "payload": "a"}]}]}}
+    body = {
+        "type": "list",
+        "text": "x",
+        "list": {"button": "Menu", "sections": [{"rows": [{"title": "A", "payload": "a"}]}]},
+    }
     (payload,) = payloads_for(body)
     assert payload["interactive"]["action"]["sections"] == [{"rows": [{"id": "a", "title": "A"}]}]
 
@@ -120,7 +135,9 @@ def test_contacts_go_as_they_are() -> None:
         "name": {"formatted_name": "Barbara J. Johnson", "first_name": "Barbara", "last_name": "Johnson"},
         "phones": [{"phone": "+16505551234", "type": "WORK", "wa_id": "16505551234"}],
         "emails": [{"email": "b@example.com", "type": "WORK"}],
-        "addresses": [{"street": "1 Hacker Way", "city": "Menlo Park", "zip": "94025", "country_code": "US", "type": "WORK"}],
+        "addresses": [
+            {"street": "1 Hacker Way", "city": "Menlo Park", "zip": "94025", "country_code": "US", "type": "WORK"}
+        ],
         "org": {"company": "Lucky Shrub", "title": "Manager"},
         "urls": [{"url": "https://example.com", "type": "HOME"}],
         "birthday": "1990-01-01",
@@ -131,9 +148,15 @@ def test_contacts_go_as_they_are() -> None:
 
 
 def test_location_coordinates_are_decimal_strings() -> None:
-    body = {"type": "location", "location": {"latitude": 37.44216251868683, "longitude": -122, "name": "Philz", "address": "101 Forest Ave"}}
+    body = {
+        "type": "location",
+        "location": {"latitude": 37.44216251868683, "longitude": -122, "name": "Philz", "address": "101 Forest Ave"},
+    }
     assert payloads_for(body) == [
-        envelope("location", {"latitude": "37.44216251868683", "longitude": "-122.0", "name": "Philz", "address": "101 Forest Ave"})
+        envelope(
+            "location",
+            {"latitude": "37.44216251868683", "longitude": "-122.0", "name": "Philz", "address": "101 Forest Ave"},
+        )
     ]
     (tiny,) = payloads_for({"type": "location", "location": {"latitude": 1e-05, "longitude": -2.5e-7}})
     assert tiny["location"] == {"latitude": "0.00001", "longitude": "-0.00000025"}
@@ -142,7 +165,9 @@ def test_location_coordinates_are_decimal_strings() -> None:
 def test_location_coordinates_have_the_type_metas_schema_gives_them() -> None:
     # The simulator accepts numbers too (Meta's own examples send them); what Meta's schema
     # states is what we send.
-    declared = next(b for b in meta.schema("LocationMessage")["allOf"] if "properties" in b and "location" in b["properties"])
+    declared = next(
+        b for b in meta.schema("LocationMessage")["allOf"] if "properties" in b and "location" in b["properties"]
+    )
     coordinates = declared["properties"]["location"]["properties"]
     (payload,) = payloads_for({"type": "location", "location": {"latitude": 1, "longitude": 2}})
     python_type = {"string": str, "number": float}
@@ -204,7 +229,13 @@ def test_the_validator_used_here_refuses_what_meta_refuses() -> None:
     # Without this, a validator that accepted everything would make the tests above vacuous.
     (good,) = payloads_for({"type": "buttons", "text": "x", "buttons": [{"title": "A", "payload": "a"}]})
     assert validate_message(good) is None
-    too_long = {**good, "interactive": {**good["interactive"], "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "x" * 21}}]}}}
+    too_long = {
+        **good,
+        "interactive": {
+            **good["interactive"],
+            "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "x" * 21}}]},
+        },
+    }
     assert validate_message(too_long) is not None
     assert validate_message({**good, "unknown": 1}) is not None
     assert validate_message({k: v for k, v in good.items() if k != "to"}) is not None
@@ -241,9 +272,21 @@ MAXIMAL_BODIES = {
         },
     },
     "contacts": {"type": "contacts", "contacts": [{"name": {"formatted_name": "N"}}] * int(L.CONTACTS.max or 0)},
-    "media": {"type": "media", "media": [{"mediaType": "video", "fileId": FILE_ID, "caption": "c" * int(L.CAPTION.max or 0)}] * int(L.MEDIA_ITEMS.max or 0)},
-    "location": {"type": "location", "location": {"latitude": L.LATITUDE.min, "longitude": L.LONGITUDE.max, "name": "n" * int(L.LOCATION_NAME.max or 0), "address": "a" * int(L.LOCATION_ADDRESS.max or 0)}},
-}  # fmt: skip
+    "media": {
+        "type": "media",
+        "media": [{"mediaType": "video", "fileId": FILE_ID, "caption": "c" * int(L.CAPTION.max or 0)}]
+        * int(L.MEDIA_ITEMS.max or 0),
+    },
+    "location": {
+        "type": "location",
+        "location": {
+            "latitude": L.LATITUDE.min,
+            "longitude": L.LONGITUDE.max,
+            "name": "n" * int(L.LOCATION_NAME.max or 0),
+            "address": "a" * int(L.LOCATION_ADDRESS.max or 0),
+        },
+    },
+}
 
 
 @pytest.mark.parametrize("kind", MAXIMAL_BODIES)
@@ -258,8 +301,14 @@ def test_every_valid_request_maps_to_payloads_metas_schema_accepts(body: dict[st
     payloads = payloads_for(body)  # validates each payload
     request = parse_send_request(body)
     assert len(payloads) == len(request.message_contents())
-    expected_type = {"text": "text", "buttons": "interactive", "list": "interactive", "contacts": "contacts", "location": "location"}
-    for payload, item in zip(payloads, request.content.get("media", [None] * len(payloads))):
+    expected_type = {
+        "text": "text",
+        "buttons": "interactive",
+        "list": "interactive",
+        "contacts": "contacts",
+        "location": "location",
+    }
+    for payload, item in zip(payloads, request.content.get("media", [None] * len(payloads)), strict=True):
         assert payload["type"] == (item["mediaType"] if item else expected_type[request.type])
         assert payload["to"] == WA_ID
         assert ("context" in payload) == (request.context is not None)
