@@ -314,6 +314,22 @@ def test_not_a_number_is_not_a_coordinate() -> None:
     assert paths(body) == ["body.location.latitude", "body.location.longitude"]
 
 
+@pytest.mark.parametrize("value", ["\ud800 half an emoji", "nul\x00byte"])
+def test_text_that_cannot_be_stored_is_refused(value: str) -> None:
+    body = json.loads(json.dumps({"type": "text", "text": value}))  # as a JSON client can send it
+    assert problems(body) == [("body.text", "must be valid text (no NUL characters or unpaired surrogates)")]
+
+
+@given(st.text(alphabet=st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), min_size=1, max_size=20))
+def test_any_accepted_text_hashes_and_round_trips_through_json(value: str) -> None:
+    try:
+        request = parse_send_request({"type": "text", "text": value, "tmpSendId": value})
+    except InvalidRequest:
+        return
+    assert len(request.request_hash()) == 64
+    assert json.loads(json.dumps(request.content, ensure_ascii=False).encode("utf-8")) == {"text": value}
+
+
 def test_unknown_fields_anywhere() -> None:
     body = buttons(("A", "a"))
     body["buttons"][0]["id"] = "x"
@@ -704,10 +720,13 @@ def test_any_json_gives_a_request_or_an_invalid_request_never_another_error(body
             assert isinstance(detail["reason"], str) and detail["reason"]
     else:
         assert result.type in ("text", "media", "buttons", "list", "contacts", "location")
+        assert len(result.request_hash()) == 64
 
 
 def _non_blank(max_size: int) -> st.SearchStrategy[str]:
-    return st.text(min_size=1, max_size=max_size).filter(lambda s: s.strip() != "")
+    return st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=max_size).filter(
+        lambda s: s.strip()
+    )
 
 
 def _payload(max_size: int) -> st.SearchStrategy[str]:

@@ -115,6 +115,9 @@ def _check_str(spec: _Str, value: Any, path: Path, report: Report) -> Any:
     if not isinstance(value, str):
         report(path, "must be a string")
         return _INVALID
+    if not _storable(value):
+        report(path, "must be valid text (no NUL characters or unpaired surrogates)")
+        return _INVALID
     low, high, n = spec.bounds.min, spec.bounds.max, len(value)
     if low is not None and n < low:
         report(path, "must not be empty" if n == 0 else f"must be at least {low:g} characters long")
@@ -131,6 +134,18 @@ def _check_str(spec: _Str, value: Any, path: Path, report: Report) -> Any:
         report(path, reason)
         return _INVALID
     return value
+
+
+def _storable(value: str) -> bool:
+    # JSON may escape a lone surrogate ("\ud800") or NUL ("\u0000"): Python accepts both, but
+    # neither UTF-8 nor PostgreSQL's jsonb can hold them, so they would fail after validation.
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_num(spec: _Num, value: Any, path: Path, report: Report) -> Any:
