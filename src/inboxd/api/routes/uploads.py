@@ -1,0 +1,120 @@
+"""Upload a file (an addition to the Texter reference): `POST /files`, multipart.
+
+Fields: `file` (required, the one file part), `filename` and `mediaType` (optional text
+fields). With `mediaType` the upload must pass that type's WhatsApp rules (415, 413), exactly
+like a media URL in Send a Message; without it any file up to the largest media limit is
+taken, typed by its bytes. The answer's `fileId` goes into a later send's `media[].fileId`.
+
+The form is parsed inside the handler, after the token check: declared as FastAPI `File()`
+parameters it would be read (up to ~100 MB) before the dependencies run, i.e. for anyone.
+Starlette spools the file part to a temporary file past 1 MB, and the handler streams that into
+the file store in chunks, so the upload is never held in memory whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from inboxd.api.deps import get_services, require
+from inboxd.api.responses import JSON
+from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.scopes import Scope
+from inboxd.media.filenames import sanitize_filename
+from inboxd.media.ingest import ingest_stream
+from inboxd.media.limits import MAX_MEDIA_BYTES, MediaType
+from inboxd.services import Services
+
+router = APIRouter(tags=["files"])
+
+FIELDS = ("file", "filename", "mediaType")
+CHUNK_BYTES = 64 * 1024
+MAX_TEXT_FIELD_BYTES = 4096
+
+_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": f"The file, at most {MAX_MEDIA_BYTES} bytes."},
+        "filename": {"type": "string", "description": "Name to store (default: the file part's filename)."},
+        "mediaType": {
+            "type": "string",
+            "enum": [t.value for t in MediaType],
+            "description": "Check the file against WhatsApp's type and size rules for this media type.",
+        },
+    },
+}
+
+
+def _route_options() -> dict[str, Any]:
+    options = require(Scope.SEND_SESSION_MESSAGE)
+    options["openapi_extra"] = {
+        **options["openapi_extra"],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _FORM_SCHEMA}}},
+    }
+    return options
+
+
+@router.post("/files", summary="Upload a file (inboxd addition)", **_route_options())
+async def upload_file(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
+    form = await _read_form(request)
+    try:
+        upload, filename, media_type = _fields(form)
+        media = await ingest_stream(
+            _chunks(upload),
+            media_type,
+            db=services.db,
+            files=services.files,
+            path="body.file",
+            filename=sanitize_filename(filename) or upload.filename,
+            source="upload",
+        )
+    finally:
+        await form.close()  # deletes Starlette's spooled temporary file
+    return JSON({"success": True, **media.as_json()})
+
+
+async def _read_form(request: Request) -> FormData:
+    try:
+        return await request.form(max_files=1, max_fields=10, max_part_size=MAX_TEXT_FIELD_BYTES)
+    except StarletteHTTPException as exc:
+        if exc.status_code != 400:  # e.g. 413 from the body-size middleware
+            raise
+        reason = f"The multipart body could not be read: {exc.detail}"
+        raise InvalidRequest(reason, details=[problem("body", str(exc.detail))]) from None
+
+
+def _fields(form: FormData) -> tuple[UploadFile, str | None, MediaType | None]:
+    problems = [problem(f"body.{name}", "unknown field") for name in form.keys() if name not in FIELDS]
+    for name in FIELDS:
+        if len(form.getlist(name)) > 1:
+            problems.append(problem(f"body.{name}", "given more than once"))
+    upload = form.get("file")
+    if upload is None:
+        problems.append(problem("body.file", "required: the file, as a multipart/form-data file part"))
+    elif not isinstance(upload, UploadFile):
+        problems.append(problem("body.file", "must be a file part (with a filename), not a text field"))
+    filename = form.get("filename")
+    if filename is not None and not isinstance(filename, str):
+        problems.append(problem("body.filename", "must be a text field"))
+    media_type = form.get("mediaType")
+    if media_type is not None and media_type not in set(MediaType):
+        problems.append(problem("body.mediaType", f"must be one of {', '.join(MediaType)}"))
+    if problems:
+        summary = "; ".join(f"{p['path']}: {p['reason']}" for p in problems)
+        raise InvalidRequest(f"The upload is invalid: {summary}.", details=problems)
+    assert isinstance(upload, UploadFile)
+    return (
+        upload,
+        filename if isinstance(filename, str) else None,
+        MediaType(media_type) if isinstance(media_type, str) else None,
+    )
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(CHUNK_BYTES):
+        yield chunk
