@@ -61,6 +61,23 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, ge=0, description="Delivery and inbound worker tasks inside `serve` (0: none)."
     )
+    delivery_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a worker holds an outgoing message it is sending."
+    )
+    delivery_doubt_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "When a send's outcome is unknown (worker died, timeout after the request went out), how long to "
+            "wait for the channel's status webhook before sending again."
+        ),
+    )
+    delivery_max_attempts: int = Field(
+        default=12, ge=1, description="Attempts before an outgoing message is marked channel failed (status 5)."
+    )
+    delivery_retry_max_seconds: float = Field(
+        default=60.0, gt=0, description="Longest backoff between two attempts to send a message."
+    )
     inbound_retry_max_seconds: float = Field(
         default=300.0, description="Longest backoff between retries of a failed inbound webhook event."
     )

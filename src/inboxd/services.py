@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -12,9 +13,13 @@ from inboxd.api.auth import TokenCache
 from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
 from inboxd.channels.whatsapp.webhook_secrets import WebhookSecrets
 from inboxd.config import Settings
+from inboxd.delivery.listener import listen
+from inboxd.delivery.waiters import DeliveryWaiters
+from inboxd.delivery.worker import DeliveryWorker
 from inboxd.inbound.processor import InboundProcessor
 from inboxd.media.filestore import FileStore
 from inboxd.store.db import Database
+from inboxd.store.outbox import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,10 @@ class Services:
     tokens: TokenCache
     inbound: InboundProcessor
     webhook_secrets: WebhookSecrets
+    waiters: DeliveryWaiters
+    # Domain-event hooks called inside the transactions that change messages and chats.
+    hooks: Any = None
+    delivery: list[DeliveryWorker] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -41,17 +50,32 @@ class Services:
         inbound = InboundProcessor(db, graph, files, retry_max_seconds=settings.inbound_retry_max_seconds)
         return cls(
             settings=settings, db=db, files=files, http=http, graph=graph, tokens=TokenCache(db), inbound=inbound,
-            webhook_secrets=WebhookSecrets(db),
+            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db),
         )
 
+    def new_delivery_worker(self) -> DeliveryWorker:
+        worker = DeliveryWorker(self.db, self.graph, self.files, self.settings, self.waiters, hooks=self.hooks)
+        self.delivery.append(worker)
+        return worker
+
+    def wake_delivery(self) -> None:
+        for worker in self.delivery:
+            worker.wake()
+
     def start_workers(self, count: int) -> None:
+        """`count` inbound loops and `count` delivery loops in this process."""
         self._stop.clear()
+        loop = asyncio.get_running_loop()
         for _ in range(count):
-            self._tasks.append(asyncio.get_running_loop().create_task(self.inbound.run(self._stop)))
+            self._tasks.append(loop.create_task(self.inbound.run(self._stop)))
+            self._tasks.append(loop.create_task(self.new_delivery_worker().run(self._stop)))
+        if count:
+            self._tasks.append(loop.create_task(listen(self.db, NOTIFY_CHANNEL, self.wake_delivery, self._stop)))
 
     async def stop_workers(self) -> None:
         self._stop.set()
         self.inbound.wake()
+        self.wake_delivery()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()

@@ -15,7 +15,7 @@ from inboxd import __version__
 from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from inboxd.api.routes import chats, files, health, messages, uploads, webhooks_whatsapp
+from inboxd.api.routes import chats, files, health, messages, send, uploads, webhooks_whatsapp
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -29,7 +29,7 @@ StartupHook = Callable[[FastAPI, Services], Any]
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (chats, messages, files, uploads):
+    for module in (chats, messages, send, files, uploads):
         router.include_router(module.router)
     return router
 

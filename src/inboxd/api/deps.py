@@ -34,8 +34,9 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def require(*scopes: Scope) -> dict[str, Any]:
-    """Route keyword arguments that make the route demand a valid token holding `scopes`."""
+def require(*scopes: Scope, openapi_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Route keyword arguments that make the route demand a valid token holding `scopes`
+    (`openapi_extra`, if the route has its own, is merged in)."""
 
     async def check(request: Request) -> TokenRecord:
         record = await request.app.state.services.tokens.lookup(_bearer(request))
@@ -53,5 +54,5 @@ def require(*scopes: Scope) -> dict[str, Any]:
     names = [s.value for s in scopes]
     return {
         "dependencies": [Depends(check)],
-        "openapi_extra": {"x-required-scopes": names, "security": [{BEARER_SCHEME: names}]},
+        "openapi_extra": {**(openapi_extra or {}), "x-required-scopes": names, "security": [{BEARER_SCHEME: names}]},
     }

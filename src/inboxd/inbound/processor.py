@@ -158,6 +158,7 @@ class InboundProcessor:
                     timestamp=report.timestamp_ms,
                     error=report.error,
                     now=now,
+                    callback_data=report.callback_data,
                 )
                 if changed is not None and self.hooks is not None:
                     await self.hooks.message_status_changed(conn, changed)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.status import apply_status
-from inboxd.store.tables import messages, unmatched_statuses
+from inboxd.store.tables import messages, outbox, unmatched_statuses
 from inboxd.store.upsert import insert_for
 
 
@@ -95,16 +95,24 @@ async def apply_status_report(
     timestamp: int,
     error: dict[str, Any] | None,
     now: int,
+    callback_data: str | None = None,
 ) -> sa.RowMapping | None:
     """Apply a provider status to the message with this provider id. Returns the updated row
-    when something changed; None for a repeat. A status for a wamid we have not stored yet (the
-    send's commit has not landed) is parked in `unmatched_statuses` and applied later."""
+    when something changed; None for a repeat.
+
+    When no message has this wamid yet, the status may still name its message: inboxd sends its
+    message id as `biz_opaque_callback_data`, which Meta echoes in statuses. That message adopts
+    the wamid and leaves the outbox — this is how a send whose answer was lost (a worker killed
+    mid-call, a timeout after Meta accepted) is known to have gone, and is not sent twice.
+    Otherwise the status is parked in `unmatched_statuses` until the send's commit lands."""
     query = sa.select(messages).where(
         messages.c.channel_account_id == channel_account_id, messages.c.external_id == external_id
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
+    if row is None and callback_data:
+        row = await _adopt(conn, channel_account_id, callback_data, external_id, now)
     if row is None:
         stmt = insert_for(conn, unmatched_statuses).values(
             channel_account_id=channel_account_id,
@@ -117,6 +125,25 @@ async def apply_status_report(
         await conn.execute(stmt.on_conflict_do_nothing())
         return None
     return await _apply(conn, row, status, timestamp, error, now)
+
+
+async def _adopt(
+    conn: AsyncConnection, channel_account_id: str, message_id: str, external_id: str, now: int
+) -> sa.RowMapping | None:
+    result = await conn.execute(
+        messages.update()
+        .where(
+            messages.c.id == message_id,
+            messages.c.channel_account_id == channel_account_id,
+            messages.c.external_id.is_(None),
+        )
+        .values(external_id=external_id, updated_at=now)
+        .returning(*messages.c)
+    )
+    row = result.mappings().first()
+    if row is not None:
+        await conn.execute(outbox.delete().where(outbox.c.message_id == message_id))
+    return row
 
 
 async def _apply(
@@ -149,10 +176,15 @@ async def attach_external_id(
     conn: AsyncConnection, message_id: str, channel_account_id: str, external_id: str, now: int
 ) -> list[sa.RowMapping]:
     """Store the provider id Graph gave a sent message, then apply any statuses that arrived
-    for it before this commit. Returns the rows after each applied status."""
-    await conn.execute(
-        messages.update().where(messages.c.id == message_id).values(external_id=external_id, updated_at=now)
+    for it before this commit. Returns the rows after each applied status. A message that
+    already has a provider id (adopted from a status webhook) keeps it."""
+    result = await conn.execute(
+        messages.update()
+        .where(messages.c.id == message_id, messages.c.external_id.is_(None))
+        .values(external_id=external_id, updated_at=now)
     )
+    if result.rowcount == 0:
+        return []
     parked = (
         await conn.execute(
             sa.delete(unmatched_statuses)

@@ -172,7 +172,8 @@ webhook_events = sa.Table(
     sa.Index("ix_webhook_events_state_next_attempt_at", "state", "next_attempt_at"),
 )
 
-# The delivery outbox: one row per outgoing message, committed with the message.
+# The delivery outbox: one row per outgoing message not yet handed to the channel, committed
+# with the message and deleted when the channel has answered for good.
 outbox = sa.Table(
     "outbox",
     metadata,
@@ -181,14 +182,15 @@ outbox = sa.Table(
     sa.Column("chat_id", Id, nullable=False),
     sa.Column("channel_account_id", Id, nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # pending | done | failed
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("due_at", Ms, nullable=False),
+    # Set while a worker holds the row; a lease that ran out with the owner still set means the
+    # worker died mid-send, so the outcome is in doubt (see delivery.worker).
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", Ms),
     sa.Column("last_error", Json),
     sa.Column("created_at", Ms, nullable=False),
-    sa.Index("ix_outbox_state_due_at", "state", "due_at"),
+    sa.Index("ix_outbox_due_at", "due_at"),
     sa.Index("ix_outbox_chat_id_seq", "chat_id", "seq"),
 )
 

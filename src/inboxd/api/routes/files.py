@@ -72,4 +72,5 @@ async def shared_file(fileId: str, token: str, services: Annotated[Services, Dep
         media_type=row["content_type"],
         filename=row["filename"],
         content_disposition_type="inline",
+        headers={"X-Content-Type-Options": "nosniff"},  # the stored type, never the browser's guess
     )

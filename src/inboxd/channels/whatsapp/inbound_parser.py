@@ -55,6 +55,8 @@ class StatusReport:
     timestamp_ms: int
     recipient_id: str | None
     error: dict[str, Any] | None
+    # `biz_opaque_callback_data` echoed from the send: inboxd puts its message id there
+    callback_data: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -198,6 +200,7 @@ def _parse_messages_value(value: dict[str, Any], parsed: ParsedWebhook) -> None:
                 timestamp_ms=_ms(status.get("timestamp")),
                 recipient_id=status.get("recipient_id"),
                 error=first_error(status.get("errors")),
+                callback_data=status.get("biz_opaque_callback_data"),
                 raw=status,
             )
         )

@@ -173,7 +173,6 @@ def upgrade() -> None:
         sa.Column("chat_id", Id, nullable=False),
         sa.Column("channel_account_id", Id, nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("due_at", Ms, nullable=False),
         sa.Column("lease_owner", sa.String(64)),
@@ -184,7 +183,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["message_id"], ["messages.id"], name="fk_outbox_message_id_messages"),
         sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),
     )
-    op.create_index("ix_outbox_state_due_at", "outbox", ["state", "due_at"])
+    op.create_index("ix_outbox_due_at", "outbox", ["due_at"])
     op.create_index("ix_outbox_chat_id_seq", "outbox", ["chat_id", "seq"])
     op.create_table(
         "idempotency_keys",

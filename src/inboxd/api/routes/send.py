@@ -1,0 +1,139 @@
+"""Send a Message to Chat (reference §3.1).
+
+200 after the channel answered (messages carry `channelInfo.id`) or after
+`INBOXD_SEND_WAIT_SECONDS` (then still on their way); 202 right after the commit with
+`Prefer: respond-async`; 422/502 with the stored, failed messages when the channel refused
+every one of them; a replayed idempotency key answers 200 with `Idempotent-Replay: true`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Request
+
+from inboxd.api.deps import get_services, require
+from inboxd.api.responses import JSON
+from inboxd.api.routes.chats import load_chat
+from inboxd.delivery.session import send_session_message, window_closed
+from inboxd.domain import texter
+from inboxd.domain.clock import now_ms
+from inboxd.domain.content import parse_send_request
+from inboxd.domain.errors import ChannelRejected, InvalidRequest, RuleRefused, problem
+from inboxd.domain.ids import new_id
+from inboxd.domain.scopes import Scope
+from inboxd.domain.status import MessageStatus
+from inboxd.services import Services
+from inboxd.store import messages as messages_store
+
+router = APIRouter(tags=["messages"])
+
+MAX_IDEMPOTENCY_KEY = 255
+
+_EXAMPLES = {
+    "text": {"value": {"type": "text", "text": "Hey there!"}},
+    "media": {"value": {"type": "media", "media": [{"mediaType": "image", "url": "https://example.com/pic.jpg"}]}},
+    "buttons": {
+        "value": {
+            "type": "buttons",
+            "text": "Pick one",
+            "buttons": [{"title": "Get my text messages", "payload": "get_session_messages"}],
+        }
+    },
+    "list": {
+        "value": {
+            "type": "list",
+            "text": "Please select an option below.",
+            "list": {"button": "Menu", "sections": [{"title": "Options", "rows": [{"title": "Resolve chat", "payload": "resolve"}]}]},
+        }
+    },
+    "contacts": {"value": {"type": "contacts", "contacts": [{"name": {"formatted_name": "Barbara J. Johnson"}}]}},
+    "location": {"value": {"type": "location", "location": {"latitude": 32.0853, "longitude": 34.7818, "name": "Office"}}},
+    "reply": {"value": {"type": "text", "text": "Yes!", "context": "wamid.HBgM...", "tmpSendId": "crm-42"}},
+}
+
+
+@router.post(
+    "/messages/send/{chatId}",
+    summary="Send a Message to Chat",
+    description=(
+        "Send a session message (text, media, buttons, list, contacts, location) into an existing chat, "
+        "inside WhatsApp's 24-hour window. Idempotent by `tmpSendId` or the `Idempotency-Key` header. "
+        "`Prefer: respond-async` answers 202 right after the message is stored. See docs/send-message.md."
+    ),
+    responses={202: {"description": "Accepted (Prefer: respond-async)"}},
+    **require(
+        Scope.SEND_SESSION_MESSAGE,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}, "examples": _EXAMPLES}},
+            }
+        },
+    ),
+)
+async def send_message(
+    chatId: str,  # noqa: N803
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    prefer: Annotated[str | None, Header()] = None,
+) -> JSON:
+    body = await _json_body(request)
+    send = parse_send_request(body)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        reason = f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+        raise InvalidRequest(f"Idempotency-Key {reason}.", details=[problem("header.Idempotency-Key", reason)])
+    chat = await load_chat(services, chatId)
+    respond_async = prefer is not None and "respond-async" in prefer.lower()
+    ids = [new_id() for _ in send.message_contents()]
+    if not respond_async:
+        services.waiters.expect(ids)
+    try:
+        accepted = await send_session_message(
+            services, chat, send, idempotency_key=idempotency_key or send.tmp_send_id, now=now_ms(), message_ids=ids
+        )
+        if not accepted.replay:
+            services.wake_delivery()
+            if not respond_async:
+                await services.waiters.wait(accepted.message_ids, services.settings.send_wait_seconds)
+    finally:
+        services.waiters.forget(ids)
+    async with services.db.read() as conn:
+        rows = await messages_store.get_messages(conn, accepted.message_ids)
+    info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
+    shaped = [texter.message(r, info) for r in rows]
+    if accepted.replay:
+        return JSON({"success": True, "messages": shaped}, headers={"Idempotent-Replay": "true"})
+    if respond_async:
+        return JSON({"success": True, "messages": shaped}, status_code=202, headers={"Preference-Applied": "respond-async"})
+    refused = _refusal(rows, chat)
+    if refused is not None:
+        refused.extra["messages"] = shaped
+        raise refused
+    return JSON({"success": True, "messages": shaped})
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}.", details=[problem("body", "not valid JSON")]) from None
+
+
+def _refusal(rows: list[Any], chat: Any) -> RuleRefused | ChannelRejected | None:
+    """The error to answer with when the channel refused every message of the request."""
+    failed = [r for r in rows if r["status"] in (MessageStatus.FAILED, MessageStatus.CHANNEL_FAILED)]
+    if not rows or len(failed) != len(rows):
+        return None
+    errors = [r["error"] or {} for r in failed]
+    if any(e.get("code") == 131047 for e in errors):
+        return window_closed(chat["last_incoming_at"])
+    first = errors[0]
+    return ChannelRejected(
+        f"WhatsApp refused the message: {first.get('message') or 'unknown error'}",
+        code="channel_rejected",
+        extra={"channelError": first},
+    )

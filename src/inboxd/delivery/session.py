@@ -1,0 +1,110 @@
+"""Send a Message to Chat (a session message): the rules before a message is accepted.
+
+The chat must exist, the contact must have written within the last 24 hours (WhatsApp's clock),
+a `context` must name a message of this chat, and media must be fetchable and allowed. Then the
+message is accepted into the outbox (`accept.accept_outgoing`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from inboxd.delivery.accept import Accepted, Idempotency, OutgoingItem, accept_outgoing, find_replay
+from inboxd.domain.content import SendRequest
+from inboxd.domain.errors import InvalidRequest, RuleRefused, problem
+from inboxd.domain.window import session_window_open
+from inboxd.media.ingest import MediaFile, ingest_url, load_file
+from inboxd.services import Services
+from inboxd.store.tables import messages
+
+TEMPLATE_HINT = (
+    "Outside WhatsApp's 24-hour customer-service window only a template message can be sent: "
+    "use Send Template Message (POST /server/api/v2/whatsapp/templates/send)."
+)
+
+
+def window_closed(last_incoming: int | None) -> RuleRefused:
+    return RuleRefused(
+        "The contact has not written in the last 24 hours, so WhatsApp does not allow a session message.",
+        code="session_window_closed",
+        extra={"lastIncomingMessageTimestamp": last_incoming, "hint": TEMPLATE_HINT},
+    )
+
+
+async def send_session_message(
+    services: Services,
+    chat: Any,
+    request: SendRequest,
+    *,
+    idempotency_key: str | None,
+    now: int,
+    message_ids: list[str] | None = None,
+) -> Accepted:
+    idem = Idempotency(idempotency_key, request.request_hash()) if idempotency_key else None
+    replay = await find_replay(services.db, chat["id"], idem, now)
+    if replay is not None:
+        return replay
+    if not session_window_open(chat["last_incoming_at"], now):
+        raise window_closed(chat["last_incoming_at"])
+    if request.context is not None:
+        await _check_context(services, chat, request.context)
+    contents = request.message_contents()
+    if request.type == "media":
+        contents = [{"media": [await _resolve_media(services, i, c["media"][0])]} for i, c in enumerate(contents)]
+    items = [OutgoingItem(request.type, content) for content in contents]
+    return await accept_outgoing(
+        services.db,
+        chat["id"],
+        chat["channel_account_id"],
+        items,
+        now=now,
+        idempotency=idem,
+        tmp_send_id=request.tmp_send_id,
+        context=request.context,
+        hooks=services.hooks,
+        message_ids=message_ids[: len(items)] if message_ids else None,
+    )
+
+
+async def _check_context(services: Services, chat: Any, context: str) -> None:
+    async with services.db.read() as conn:
+        found = (
+            await conn.execute(
+                sa.select(messages.c.id).where(
+                    messages.c.channel_account_id == chat["channel_account_id"],
+                    messages.c.external_id == context,
+                    messages.c.chat_id == chat["id"],
+                )
+            )
+        ).first()
+    if found is None:
+        reason = "must be the WhatsApp id (channelInfo.id) of a message in this chat"
+        raise InvalidRequest(f"body.context: {reason}.", code="context_not_found", details=[problem("body.context", reason)])
+
+
+async def _resolve_media(services: Services, index: int, item: dict[str, Any]) -> dict[str, Any]:
+    """Download (url) or look up (fileId) one media item; the stored item carries the fileId."""
+    media_type = item["mediaType"]
+    media: MediaFile
+    if "url" in item:
+        media = await ingest_url(
+            item["url"],
+            media_type,
+            db=services.db,
+            files=services.files,
+            settings=services.settings,
+            path=f"body.media[{index}].url",
+            filename=item.get("filename"),
+        )
+    else:
+        media = await load_file(item["fileId"], media_type, db=services.db, path=f"body.media[{index}].fileId")
+    stored = {"mediaType": media_type, "fileId": media.file_id, "contentType": media.content_type}
+    filename = item.get("filename") or media.filename
+    if filename:
+        stored["filename"] = filename
+    for key in ("caption", "url"):
+        if key in item:
+            stored[key] = item[key]
+    return stored

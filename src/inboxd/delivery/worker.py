@@ -1,0 +1,266 @@
+"""Delivery workers: take due outbox rows (one per chat at a time, in order), wait for the
+account's send slot, call Graph, and record the outcome.
+
+Outcomes, by the error table in `channels.whatsapp.errors`:
+- accepted → the message gets its wamid (status stays 0 until the `sent` webhook), row removed;
+- transient (5xx, 130429, connection refused) → retried with exponential backoff and jitter;
+- 131056 pair rate limit → retried after 4^x s; only this chat waits (its later messages queue
+  behind it);
+- unknown outcome (timeout or broken connection after the request went out) → in doubt: wait
+  for the status webhook that names the message (`biz_opaque_callback_data`) before resending;
+- recipient-side refusal (131047, 131026, 100, …) → status 4 with Graph's error;
+- our credentials/configuration, or attempts exhausted → status 5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from inboxd import metrics
+from inboxd.channels.whatsapp.errors import Disposition, GraphError
+from inboxd.channels.whatsapp.graph import GraphClient
+from inboxd.channels.whatsapp.outbound import cloud_payloads
+from inboxd.config import Settings
+from inboxd.delivery.backoff import pair_limit_delay, retry_delay
+from inboxd.delivery.graph_media import MissingFile, forget_media_id, media_id_for
+from inboxd.delivery.waiters import DeliveryWaiters
+from inboxd.domain.clock import now_ms
+from inboxd.domain.status import MessageStatus
+from inboxd.media.filestore import FileStore
+from inboxd.store import accounts as accounts_store
+from inboxd.store import messages as messages_store
+from inboxd.store import outbox as outbox_store
+from inboxd.store.accounts import ChannelAccount
+from inboxd.store.db import Database
+
+log = logging.getLogger(__name__)
+
+# A send that starts later than its slot by more than this takes a new slot, so that a busy
+# event loop cannot bunch sends up beyond the account's rate.
+LATE_SLOT_US = 5_000
+
+StatusHook = Callable[[Any, Any], Awaitable[None]]
+
+
+class _AccountCache:
+    TTL = 5.0
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._accounts: dict[str, tuple[float, ChannelAccount]] = {}
+
+    async def get(self, account_id: str) -> ChannelAccount:
+        hit = self._accounts.get(account_id)
+        if hit is not None and time.monotonic() - hit[0] < self.TTL:
+            return hit[1]
+        async with self.db.read() as conn:
+            account = await accounts_store.get_account(conn, account_id)
+        if account is None:
+            raise LookupError(f"channel account {account_id} is gone")
+        self._accounts[account_id] = (time.monotonic(), account)
+        return account
+
+
+class _InDoubt(Exception):
+    """The request may have reached Graph; its answer was lost."""
+
+
+class DeliveryWorker:
+    BATCH = 64
+
+    def __init__(
+        self,
+        db: Database,
+        graph: GraphClient,
+        files: FileStore,
+        settings: Settings,
+        waiters: DeliveryWaiters,
+        *,
+        hooks: Any = None,
+    ) -> None:
+        self.db = db
+        self.graph = graph
+        self.files = files
+        self.settings = settings
+        self.waiters = waiters
+        self.hooks = hooks
+        self.accounts = _AccountCache(db)
+        self.owner = f"w-{secrets.token_hex(6)}"
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
+        """Claim and send until `stop` is set; several loops and processes can run at once."""
+        while not stop.is_set():
+            claimed = 0
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("delivery iteration failed")
+            if claimed == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                except TimeoutError:
+                    pass
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def run_once(self) -> int:
+        room = self.BATCH - len(self._in_flight)
+        if room <= 0:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        cfg = self.settings
+        async with self.db.write() as conn:
+            rows = await outbox_store.claim_due(
+                conn,
+                owner=self.owner,
+                now=now_ms(),
+                lease_ms=int(cfg.delivery_lease_seconds * 1000),
+                doubt_grace_ms=int(cfg.delivery_doubt_grace_seconds * 1000),
+                limit=room,
+            )
+        for row in rows:
+            task = asyncio.get_running_loop().create_task(self._deliver(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(rows)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Process until the outbox is empty (used by tests and the benchmark)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await self.run_once()
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, timeout=0.05)
+            async with self.db.read() as conn:
+                if await outbox_store.count_pending(conn) == 0 and not self._in_flight:
+                    return
+        raise TimeoutError("outbox not drained")
+
+    async def _deliver(self, row: dict[str, Any]) -> None:
+        try:
+            account = await self.accounts.get(row["channel_account_id"])
+            payload = await self._payload(account, row)
+            await self._wait_for_slot(account, row)
+            response = await self._send(account, payload)
+            wamid = str(response["messages"][0]["id"])
+        except _InDoubt as exc:
+            await self._in_doubt(row, str(exc))
+        except GraphError as exc:
+            await self._failed_call(row, exc)
+        except MissingFile as exc:
+            await self._give_up(row, MessageStatus.CHANNEL_FAILED, {"code": None, "message": str(exc)})
+        except (KeyError, IndexError, TypeError, ValueError, LookupError) as exc:
+            log.exception("cannot send message %s", row["id"])
+            await self._give_up(row, MessageStatus.CHANNEL_FAILED, {"code": None, "message": f"cannot send: {exc}"})
+        except Exception:  # unexpected: leave the row to its lease; it will be retried
+            log.exception("unexpected error delivering message %s", row["id"])
+        else:
+            await self._accepted(row, wamid)
+
+    async def _payload(self, account: ChannelAccount, row: dict[str, Any]) -> dict[str, Any]:
+        content = row["content"]
+        media_ids: list[str] = []
+        if row["type"] == "media":
+            for item in content["media"]:
+                media_ids.append(await media_id_for(self.db, self.graph, self.files, account, item["fileId"]))
+        [payload] = cloud_payloads(
+            row["type"], content, to=row["contact_id"], context=row["context"], media_ids=media_ids
+        )
+        # Meta echoes this in the message's status webhooks: how a lost answer is recovered.
+        payload["biz_opaque_callback_data"] = row["id"]
+        return payload
+
+    async def _wait_for_slot(self, account: ChannelAccount, row: dict[str, Any]) -> None:
+        slot = row["slot_us"]
+        now_us = time.time_ns() // 1000
+        if now_us - slot > LATE_SLOT_US:
+            async with self.db.write() as conn:
+                [slot] = await outbox_store.reserve_send_slots(conn, account.id, mps=account.mps, now_us=now_us)
+        delay = (slot - time.time_ns() // 1000) / 1e6
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _send(self, account: ChannelAccount, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self.graph.send_message(account, payload)
+        except GraphError as exc:
+            cause = exc.__cause__
+            # Refused before the request went out: safe to retry. Anything else without an
+            # answer may have reached Meta.
+            if exc.http_status is None and not isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+                raise _InDoubt(str(exc)) from exc
+            raise
+
+    async def _accepted(self, row: dict[str, Any], wamid: str) -> None:
+        metrics.outbound_sends.labels("accepted").inc()
+        now = now_ms()
+        async with self.db.write() as conn:
+            await outbox_store.finish(conn, row["outbox_id"], self.owner)
+            changed = await messages_store.attach_external_id(conn, row["id"], row["channel_account_id"], wamid, now)
+            if self.hooks is not None:
+                for message in changed:
+                    await self.hooks.message_status_changed(conn, message)
+        self.waiters.resolve(row["id"])
+
+    async def _in_doubt(self, row: dict[str, Any], why: str) -> None:
+        metrics.outbound_sends.labels("in_doubt").inc()
+        log.warning("outcome of sending message %s unknown (%s); waiting for the channel's word", row["id"], why)
+        grace = int(self.settings.delivery_doubt_grace_seconds * 1000)
+        async with self.db.write() as conn:
+            await outbox_store.reschedule(
+                conn, row["outbox_id"], self.owner, due_at=now_ms() + grace, error={"code": None, "message": why}
+            )
+
+    async def _failed_call(self, row: dict[str, Any], exc: GraphError) -> None:
+        disposition = exc.disposition
+        metrics.outbound_sends.labels(disposition.value).inc()
+        error = exc.as_message_error()
+        if disposition in (Disposition.RETRY, Disposition.THROTTLED, Disposition.PAIR_LIMIT):
+            if row["attempts"] >= self.settings.delivery_max_attempts:
+                error["message"] = f"gave up after {row['attempts']} attempts: {error['message']}"
+                await self._give_up(row, MessageStatus.CHANNEL_FAILED, error)
+                return
+            cap = self.settings.delivery_retry_max_seconds
+            if disposition is Disposition.PAIR_LIMIT:
+                delay = pair_limit_delay(row["attempts"], cap=cap)
+            else:
+                delay = retry_delay(row["attempts"], cap=cap)
+            log.info("message %s: %s; retrying in %.1fs", row["id"], exc, delay)
+            async with self.db.write() as conn:
+                await outbox_store.reschedule(
+                    conn, row["outbox_id"], self.owner, due_at=now_ms() + int(delay * 1000), error=error
+                )
+            return
+        if exc.code == 131053 and row["type"] == "media" and row["attempts"] == 1:
+            # Meta no longer has our upload (or never took it): upload afresh and try once more.
+            account = await self.accounts.get(row["channel_account_id"])
+            for item in row["content"]["media"]:
+                await forget_media_id(self.db, account, item["fileId"])
+            async with self.db.write() as conn:
+                await outbox_store.reschedule(conn, row["outbox_id"], self.owner, due_at=now_ms(), error=error)
+            return
+        status = MessageStatus.CHANNEL_FAILED if disposition is Disposition.CHANNEL_FAILED else MessageStatus.FAILED
+        await self._give_up(row, status, error)
+
+    async def _give_up(self, row: dict[str, Any], status: MessageStatus, error: dict[str, Any]) -> None:
+        log.warning("message %s failed for good (status %d): %s", row["id"], status, error.get("message"))
+        now = now_ms()
+        async with self.db.write() as conn:
+            await outbox_store.finish(conn, row["outbox_id"], self.owner)
+            changed = await messages_store.set_status(conn, row["id"], int(status), now, error, now)
+            if changed is not None and self.hooks is not None:
+                await self.hooks.message_status_changed(conn, changed)
+        self.waiters.resolve(row["id"])
