@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -16,6 +15,7 @@ from inboxd.config import Settings
 from inboxd.delivery.listener import listen
 from inboxd.delivery.waiters import DeliveryWaiters
 from inboxd.delivery.worker import DeliveryWorker
+from inboxd.domain_events import DomainEvents
 from inboxd.inbound.processor import InboundProcessor
 from inboxd.media.filestore import FileStore
 from inboxd.store.db import Database
@@ -35,8 +35,8 @@ class Services:
     inbound: InboundProcessor
     webhook_secrets: WebhookSecrets
     waiters: DeliveryWaiters
-    # Domain-event hooks called inside the transactions that change messages and chats.
-    hooks: Any = None
+    # Published inside the transactions that change messages and chats.
+    events: DomainEvents = field(default_factory=DomainEvents)
     delivery: list[DeliveryWorker] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -47,14 +47,15 @@ class Services:
         files = FileStore(settings.resolved_files_dir)
         http = new_http_client()
         graph = GraphClient(http)
-        inbound = InboundProcessor(db, graph, files, retry_max_seconds=settings.inbound_retry_max_seconds)
+        events = DomainEvents()
+        inbound = InboundProcessor(db, graph, files, events, retry_max_seconds=settings.inbound_retry_max_seconds)
         return cls(
             settings=settings, db=db, files=files, http=http, graph=graph, tokens=TokenCache(db), inbound=inbound,
-            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db),
+            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), events=events,
         )
 
     def new_delivery_worker(self) -> DeliveryWorker:
-        worker = DeliveryWorker(self.db, self.graph, self.files, self.settings, self.waiters, hooks=self.hooks)
+        worker = DeliveryWorker(self.db, self.graph, self.files, self.settings, self.waiters, self.events)
         self.delivery.append(worker)
         return worker
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from inboxd.api.responses import JSON
 
 from inboxd import __version__
 from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, uploads, webhooks_whatsapp
 from inboxd.config import Settings
 from inboxd.services import Services

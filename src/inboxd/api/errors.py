@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from inboxd.api.responses import JSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inboxd.api.responses import JSON
 from inboxd.domain.errors import ApiError, json_path
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from inboxd.domain.errors import Conflict
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
+from inboxd.domain_events import MESSAGE_CREATED, DomainEvents
 from inboxd.store import chats as chats_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.db import Database, is_unique_violation
@@ -90,7 +91,7 @@ async def accept_outgoing(
     tmp_send_id: str | None = None,
     context: str | None = None,
     agent: str | None = None,
-    hooks: Any = None,
+    events: DomainEvents | None = None,
     message_ids: list[str] | None = None,
 ) -> Accepted:
     ids = message_ids or [new_id() for _ in items]
@@ -139,9 +140,9 @@ async def accept_outgoing(
             await chats_store.record_outgoing(
                 conn, chat_id, timestamp=now, preview=last_message_preview(last.type, last.content), now=now
             )
-            if hooks is not None:
+            if events is not None:
                 for row in rows:
-                    await hooks.message_created(conn, row)
+                    await events.publish(conn, MESSAGE_CREATED, message=row)
     except _KeyTaken:
         pass
     except Exception as exc:

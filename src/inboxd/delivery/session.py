@@ -63,7 +63,7 @@ async def send_session_message(
         idempotency=idem,
         tmp_send_id=request.tmp_send_id,
         context=request.context,
-        hooks=services.hooks,
+        events=services.events,
         message_ids=message_ids[: len(items)] if message_ids else None,
     )
 

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -33,6 +32,7 @@ from inboxd.delivery.graph_media import MissingFile, forget_media_id, media_id_f
 from inboxd.delivery.waiters import DeliveryWaiters
 from inboxd.domain.clock import now_ms
 from inboxd.domain.status import MessageStatus
+from inboxd.domain_events import MESSAGE_STATUS_CHANGED, DomainEvents
 from inboxd.media.filestore import FileStore
 from inboxd.store import accounts as accounts_store
 from inboxd.store import messages as messages_store
@@ -45,9 +45,6 @@ log = logging.getLogger(__name__)
 # A send that starts later than its slot by more than this takes a new slot, so that a busy
 # event loop cannot bunch sends up beyond the account's rate.
 LATE_SLOT_US = 5_000
-
-StatusHook = Callable[[Any, Any], Awaitable[None]]
-
 
 class _AccountCache:
     TTL = 5.0
@@ -82,15 +79,14 @@ class DeliveryWorker:
         files: FileStore,
         settings: Settings,
         waiters: DeliveryWaiters,
-        *,
-        hooks: Any = None,
+        events: DomainEvents,
     ) -> None:
         self.db = db
         self.graph = graph
         self.files = files
         self.settings = settings
         self.waiters = waiters
-        self.hooks = hooks
+        self.events = events
         self.accounts = _AccountCache(db)
         self.owner = f"w-{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
@@ -210,9 +206,8 @@ class DeliveryWorker:
         async with self.db.write() as conn:
             await outbox_store.finish(conn, row["outbox_id"], self.owner)
             changed = await messages_store.attach_external_id(conn, row["id"], row["channel_account_id"], wamid, now)
-            if self.hooks is not None:
-                for message in changed:
-                    await self.hooks.message_status_changed(conn, message)
+            for message in changed:
+                await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
         self.waiters.resolve(row["id"])
 
     async def _in_doubt(self, row: dict[str, Any], why: str) -> None:
@@ -261,6 +256,6 @@ class DeliveryWorker:
         async with self.db.write() as conn:
             await outbox_store.finish(conn, row["outbox_id"], self.owner)
             changed = await messages_store.set_status(conn, row["id"], int(status), now, error, now)
-            if changed is not None and self.hooks is not None:
-                await self.hooks.message_status_changed(conn, changed)
+            if changed is not None:
+                await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=changed)
         self.waiters.resolve(row["id"])

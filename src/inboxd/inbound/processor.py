@@ -11,7 +11,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
+from inboxd.domain_events import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, DomainEvents
 from inboxd.inbound.media import FetchedMedia, MediaUnavailable, fetch_media
 from inboxd.media.filestore import FileStore
 from inboxd.store import accounts as accounts_store
@@ -57,16 +57,16 @@ class InboundProcessor:
         db: Database,
         graph: GraphClient,
         files: FileStore,
+        events: DomainEvents,
         *,
         retry_max_seconds: float = 300.0,
-        hooks: Any = None,
     ) -> None:
         self.db = db
         self.graph = graph
         self.files = files
         self.retry_max_seconds = retry_max_seconds
         self.other_handlers: dict[str, OtherFieldHandler] = {}
-        self.hooks = hooks
+        self.events = events
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -160,8 +160,8 @@ class InboundProcessor:
                     now=now,
                     callback_data=report.callback_data,
                 )
-                if changed is not None and self.hooks is not None:
-                    await self.hooks.message_status_changed(conn, changed)
+                if changed is not None:
+                    await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=changed)
             for error in parsed.errors:
                 metrics.webhook_events.labels("whatsapp", "error").inc()
                 log.warning("WhatsApp reported an error: %s", error)
@@ -270,8 +270,7 @@ class InboundProcessor:
         )
         if item.reaction_to:
             await self._record_reaction(conn, account.id, item)
-        if self.hooks is not None:
-            await self.hooks.message_created(conn, row)
+        await self.events.publish(conn, MESSAGE_CREATED, message=row)
 
     async def _record_reaction(self, conn: AsyncConnection, account_id: str, item: InboundMessage) -> None:
         """Keep the reaction on the message it reacts to (`reactions`, additive), one per

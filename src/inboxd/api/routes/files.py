@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import FileResponse
-
-from inboxd.api.responses import JSON
 from pydantic import BaseModel, ConfigDict, Field
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.responses import JSON
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import NotFound, file_not_found
 from inboxd.domain.ids import is_id

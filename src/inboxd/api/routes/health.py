@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-
-from inboxd.api.responses import JSON
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from inboxd import __version__, metrics
 from inboxd.api.deps import get_services
+from inboxd.api.responses import JSON
 from inboxd.services import Services
 
 router = APIRouter(tags=["operations"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from inboxd.api.responses import JSON
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
 from inboxd.domain import texter
 from inboxd.domain.errors import InvalidRequest, problem

@@ -9,10 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from inboxd.api.responses import JSON
-
 from inboxd import metrics
 from inboxd.api.deps import get_services
+from inboxd.api.responses import JSON
 from inboxd.channels.whatsapp.signature import HEADER, signature_matches
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import Forbidden, Unauthorized
