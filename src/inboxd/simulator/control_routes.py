@@ -1,0 +1,216 @@
+"""The simulator's control API, under `/simulator` (standalone and inside `inboxd serve`): play the
+WhatsApp users (make them write), look at what the business sent them, inject faults, change
+delays and limits, reset. No authentication: it is a test double; turn it off in production
+(`INBOXD_SIMULATOR=false`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from inboxd.api.responses import JSON
+from inboxd.domain.errors import InvalidRequest, NotFound, problem
+from inboxd.simulator.core import Simulator
+from inboxd.simulator.faults import Endpoint, Fault, FaultKind
+from inboxd.simulator.inbound import InboundRequest
+from inboxd.simulator.templates import STATUSES
+
+TAG = "simulator: control"
+
+
+class StatusDelaysPatch(BaseModel):
+    sent: float | None = Field(default=None, ge=0, description="Seconds from acceptance to `sent`.")
+    delivered: float | None = Field(default=None, ge=0, description="Seconds from `sent` to `delivered`.")
+    read: float | None = Field(default=None, ge=0, description="Seconds from `delivered` to `read`.")
+    never: list[Literal["delivered", "read"]] = Field(
+        default_factory=list, description="Statuses never to send (e.g. [\"read\"]: messages stay delivered)."
+    )
+
+
+class ConfigPatch(BaseModel):
+    """Fields left out keep their value."""
+
+    status_delays: StatusDelaysPatch | None = None
+    mps: int | None = Field(default=None, ge=0, description="Throughput cap, messages/s (0: none) → 130429.")
+    pair_burst: int | None = Field(default=None, ge=0, description="Pair-rate burst to one user (0: none) → 131056.")
+    pair_interval_seconds: float | None = Field(default=None, ge=0, description="Seconds per message after a burst.")
+    enforce_window: bool | None = Field(default=None, description="Refuse free-form messages outside 24 h (131047).")
+    template_approval_delay: float | None = Field(
+        default=None, description="Seconds until a new template is APPROVED (negative: never)."
+    )
+    callback_url: str | None = Field(default=None, description="Where webhooks go.")
+    webhook_batch_max: int | None = Field(default=None, ge=1, le=1000)
+    webhook_batch_linger: float | None = Field(default=None, ge=0, le=5, description="Seconds to gather a batch.")
+    webhook_max_attempts: int | None = Field(default=None, ge=1)
+    webhook_max_backoff: float | None = Field(default=None, gt=0)
+
+
+class WindowRequest(BaseModel):
+    open: bool | None = Field(
+        default=None, description="true/false: force the user's window open or closed; null: follow their messages."
+    )
+    last_inbound_at: int | None = Field(
+        default=None, description="Set the Unix time of the user's last message (the window runs 24 h from it)."
+    )
+
+
+class RecipientsRequest(BaseModel):
+    recipients: list[str] = Field(description="wa_ids whose messages fail with 131026 (replaces the list).")
+
+
+class FaultRequest(BaseModel):
+    kind: FaultKind = Field(
+        description="http_500 | http_503 | timeout (hangs `seconds`, then 504 or, with accept_after_timeout, "
+        "a late success) | graph_error (`code`, `http_status`) | failed_status (accepted, then a `failed` "
+        "status webhook with `code`)"
+    )
+    count: int = Field(default=1, ge=1, description="How many calls it applies to.")
+    recipient: str | None = Field(default=None, description="Only sends to this wa_id (default: every call).")
+    endpoint: Endpoint = Field(default="messages", description="messages | media | templates | any")
+    code: int | None = Field(default=None, description="The Graph error code (graph_error, failed_status).")
+    http_status: int | None = Field(default=None, ge=400, le=599, description="graph_error: the HTTP status.")
+    message: str | None = None
+    details: str | None = None
+    seconds: float = Field(default=30.0, ge=0, le=600, description="timeout: how long the call hangs.")
+    accept_after_timeout: bool = False
+
+
+class TemplateStatusRequest(BaseModel):
+    status: Literal["APPROVED", "REJECTED", "PAUSED", "DISABLED", "PENDING"]
+    reason: str | None = Field(default=None, description="e.g. INVALID_FORMAT for a rejection.")
+
+
+def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
+    """`graph_prefix`: where the Graph routes are mounted in the same app (for URLs)."""
+    router = APIRouter(prefix="/simulator", tags=[TAG])
+
+    def graph_url(request: Request) -> str:
+        return str(request.base_url).rstrip("/") + graph_prefix
+
+    def contact_or_404(wa_id: str) -> Any:
+        contact = sim.contacts.get(wa_id.lstrip("+"))
+        if contact is None:
+            raise NotFound(f"The simulator has no user {wa_id!r} (nobody wrote or was written to).",
+                           code="unknown_contact")
+        return contact
+
+    @router.get("", summary="Simulator status", description="The number it plays, its limits and delays "
+                "(never its secrets), counters, pending webhooks, active faults.")
+    async def info(request: Request) -> JSON:
+        return JSON(sim.info(graph_url(request)))
+
+    @router.patch("/config", summary="Change delays and limits",
+                  description="Takes effect at once; the answer is the resulting configuration.")
+    async def patch_config(patch: ConfigPatch) -> JSON:
+        changes = patch.model_dump(exclude_none=True)
+        delays = changes.pop("status_delays", None)
+        if delays is not None:
+            never = delays.pop("never", [])
+            delays.update({name: None for name in never})
+            changes["status_delays"] = delays
+        sim.reconfigure(**changes)
+        return JSON(sim.config.public_view())
+
+    @router.post("/inbound", summary="A simulated user sends a message",
+                 description="Posts Meta's `messages` webhook (signed) to the callback and opens the user's "
+                 "24-hour window. Content: exactly one of text, image, video, audio, document, sticker "
+                 "(base64 `data` or an existing `media_id`), location, contacts, interactive "
+                 "(button_reply / list_reply: the title is taken from the message that offered the id, "
+                 "and that message is quoted), button (template quick reply), reaction, or raw (any Meta "
+                 "message object). Answers the new wamid (and media id).")
+    async def inbound(request: Request, body: InboundRequest) -> JSON:
+        try:
+            result = sim.receive(body, graph_url=graph_url(request))
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), details=[problem("body", str(exc))]) from None
+        return JSON({"success": True, **result})
+
+    @router.get("/contacts", summary="The simulated users",
+                description="Everyone who wrote or was written to, with their 24-hour window.")
+    async def contacts() -> JSON:
+        return JSON({"data": [c.view() for c in sim.contacts.by_id.values()]})
+
+    @router.get("/contacts/{wa_id}", summary="One simulated user")
+    async def contact(wa_id: str) -> JSON:
+        return JSON(contact_or_404(wa_id).view())
+
+    @router.get("/contacts/{wa_id}/sent", summary="What the business sent this user",
+                description="Every accepted Graph payload to this wa_id, exactly as received, oldest first, "
+                "with its wamid and the status webhooks delivered so far. `after`: only messages after "
+                "this wamid.")
+    async def sent(wa_id: str, after: str | None = None) -> JSON:
+        contact = sim.contacts.get(wa_id.lstrip("+"))
+        messages = list(contact.sent) if contact else []
+        if after:
+            ids = [m.id for m in messages]
+            messages = messages[ids.index(after) + 1 :] if after in ids else messages
+        return JSON({"data": [m.view() for m in messages], "total": len(messages)})
+
+    @router.put("/contacts/{wa_id}/window", summary="Open, close or move a user's 24-hour window")
+    async def window(wa_id: str, body: WindowRequest) -> JSON:
+        contact = sim.contacts.ensure(wa_id.lstrip("+"))
+        contact.window_override = body.open
+        if body.last_inbound_at is not None:
+            contact.last_inbound_at = body.last_inbound_at
+        return JSON(contact.view())
+
+    @router.get("/invalid-recipients", summary="Users whose messages fail with 131026")
+    async def get_invalid() -> JSON:
+        return JSON({"recipients": sorted(sim.invalid_recipients)})
+
+    @router.put("/invalid-recipients", summary="Set the users whose messages fail with 131026",
+                description="Sends to them are accepted (200, a wamid) and then get a `failed` status webhook "
+                "with error 131026, as Meta does for a number that is not on WhatsApp.")
+    async def put_invalid(body: RecipientsRequest) -> JSON:
+        sim.invalid_recipients = {r.lstrip("+") for r in body.recipients}
+        return JSON({"recipients": sorted(sim.invalid_recipients)})
+
+    @router.post("/faults", summary="Inject a fault for the next N calls",
+                 description="Globally or for one recipient. Faults apply in the order they were added.")
+    async def add_fault(body: FaultRequest) -> JSON:
+        if body.kind in ("graph_error", "failed_status") and body.code is None:
+            raise InvalidRequest("code is required for this kind", details=[problem("body.code", "is required")])
+        fields = body.model_dump()
+        fields["remaining"] = fields.pop("count")
+        if fields["recipient"]:
+            fields["recipient"] = fields["recipient"].lstrip("+")
+        return JSON(sim.faults.add(Fault(**fields)).view())
+
+    @router.get("/faults", summary="The faults still armed")
+    async def list_faults() -> JSON:
+        return JSON({"data": [f.view() for f in sim.faults.items]})
+
+    @router.delete("/faults", summary="Disarm every fault")
+    async def clear_faults() -> JSON:
+        sim.faults.clear()
+        return JSON({"success": True})
+
+    @router.get("/webhooks", summary="Webhook delivery: pending, counters, the last 200 POSTs",
+                description="Each POST with its HTTP status (or transport error), how many updates it carried "
+                "and which attempt it was.")
+    async def webhooks() -> JSON:
+        return JSON(sim.webhooks.stats())
+
+    @router.get("/templates", summary="The WABA's templates, with their status")
+    async def templates() -> JSON:
+        return JSON({"data": [t.view() for t in sim.templates.by_id.values()]})
+
+    @router.post("/templates/{template_id}/status", summary="Set a template's status",
+                 description=f"One of {', '.join(STATUSES)}; posts a `message_template_status_update` webhook.")
+    async def template_status(template_id: str, body: TemplateStatusRequest) -> JSON:
+        template = sim.templates.by_id.get(template_id)
+        if template is None:
+            raise NotFound(f"No template with id {template_id!r}.", code="unknown_template")
+        sim.set_template_status(template, body.status, body.reason)
+        return JSON(template.view())
+
+    @router.post("/reset", summary="Forget everything",
+                 description="Users, sent messages, media, faults, invalid recipients, pending webhooks; "
+                 "templates back to `hello_world`. The configuration stays.")
+    async def reset() -> JSON:
+        sim.reset()
+        return JSON({"success": True})
+
+    return router
