@@ -6,12 +6,15 @@ from typing import Annotated
 
 import typer
 
-from inboxd.cli import channels, tokens
+from inboxd.cli import channels, sandbox, tokens
 from inboxd.cli.common import settings, setup_logging, with_db
+from inboxd.cli.simulator import run_simulator
 
 app = typer.Typer(help="inboxd: a self-hosted business messaging inbox server.", no_args_is_help=True)
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(channels.app, name="channels")
+app.add_typer(sandbox.app, name="sandbox")
+app.command("simulator")(run_simulator)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import uvicorn
 
@@ -26,7 +27,13 @@ def run_server(*, host: str | None, port: int | None) -> None:
             await db.dispose()
 
     asyncio.run(prepare())
-    app = create_app(cfg)
+    extra: dict[str, Any] = {}
+    if cfg.simulator:  # the embedded default: the simulator and the sandbox account wired to it
+        from inboxd.simulator.sandbox import embedded, loopback_url
+
+        sandbox = embedded(loopback_url(host, port))
+        extra = {"extra_routers": sandbox.routers, "startup_hooks": sandbox.startup_hooks}
+    app = create_app(cfg, **extra)
     uvicorn.run(
         app,
         host=host,
