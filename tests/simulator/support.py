@@ -24,6 +24,25 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 
+B64 = base64.b64encode(PNG).decode()
+
+# One control-API body per kind of message a user can send.
+INBOUND_BODIES: dict[str, dict[str, Any]] = {
+    "text": {"text": {"body": "Hi"}},
+    "image": {"image": {"data": B64, "caption": "look"}},
+    "video": {"video": {"data": B64, "mime_type": "video/mp4"}},
+    "audio": {"audio": {"data": B64, "mime_type": "audio/ogg; codecs=opus", "voice": True}},
+    "document": {"document": {"data": B64, "filename": "invoice.pdf", "mime_type": "application/pdf"}},
+    "sticker": {"sticker": {"data": B64, "mime_type": "image/webp"}},
+    "location": {"location": {"latitude": 32.0853, "longitude": 34.7818, "name": "Tel Aviv"}},
+    "contacts": {"contacts": [{"name": {"formatted_name": "Avi"}, "phones": [{"phone": "+972501234567"}]}]},
+    "button_reply": {"interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}},
+    "list_reply": {"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "Row"}}},
+    "button": {"button": {"payload": "STOP"}},
+    "reaction": {"reaction": {"message_id": "wamid.X", "emoji": "👍"}},
+    "raw": {"raw": {"type": "system", "system": {"body": "changed number", "type": "user_changed_number"}}},
+}
+
 
 async def eventually(check: Callable[[], Any], within: float = 10.0, interval: float = 0.02) -> Any:
     """Poll `check` (sync or async) until it returns something truthy."""

@@ -4,7 +4,6 @@ configuration, and its place in the OpenAPI document."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
 import httpx
@@ -13,24 +12,6 @@ import pytest
 from tests.simulator.support import PNG, Receiver, RunningSimulator, eventually
 from tests.simulator.test_graph_routes import DANA, graph_error, text
 from tests.simulator.test_schema import buttons, list_message
-
-B64 = base64.b64encode(PNG).decode()
-
-INBOUND_BODIES: dict[str, dict[str, Any]] = {
-    "text": {"text": {"body": "Hi"}},
-    "image": {"image": {"data": B64, "caption": "look"}},
-    "video": {"video": {"data": B64, "mime_type": "video/mp4"}},
-    "audio": {"audio": {"data": B64, "mime_type": "audio/ogg; codecs=opus", "voice": True}},
-    "document": {"document": {"data": B64, "filename": "invoice.pdf", "mime_type": "application/pdf"}},
-    "sticker": {"sticker": {"data": B64, "mime_type": "image/webp"}},
-    "location": {"location": {"latitude": 32.0853, "longitude": 34.7818, "name": "Tel Aviv"}},
-    "contacts": {"contacts": [{"name": {"formatted_name": "Avi"}, "phones": [{"phone": "+972501234567"}]}]},
-    "button_reply": {"interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}},
-    "list_reply": {"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "Row"}}},
-    "button": {"button": {"payload": "STOP"}},
-    "reaction": {"reaction": {"message_id": "wamid.X", "emoji": "👍"}},
-    "raw": {"raw": {"type": "system", "system": {"body": "changed number", "type": "user_changed_number"}}},
-}
 
 
 async def test_a_button_reply_takes_its_title_from_the_message_that_offered_it(

@@ -11,7 +11,14 @@ import pytest
 
 from inboxd.channels.whatsapp.inbound_parser import parse_webhook
 from inboxd.simulator import StatusDelays
-from tests.simulator.support import Receiver, RunningSimulator, eventually, quick_config, running_simulator
+from tests.simulator.support import (
+    INBOUND_BODIES,
+    Receiver,
+    RunningSimulator,
+    eventually,
+    quick_config,
+    running_simulator,
+)
 from tests.simulator.test_graph_routes import DANA, text
 
 
@@ -117,8 +124,6 @@ async def test_no_callback_means_no_webhooks_and_sends_still_work() -> None:
 async def test_every_inbound_type_reaches_the_callback_as_inboxd_parses_it(
     simulator: RunningSimulator, receiver: Receiver, name: str
 ) -> None:
-    from tests.simulator.test_control_routes import INBOUND_BODIES
-
     result = await simulator.inbound(**{"from": DANA, "name": "Dana", **INBOUND_BODIES[name]})
     [message] = await eventually(lambda: [m for m in receiver.messages() if m["id"] == result["id"]])
     parsed = parse_webhook(next(p for p in receiver.payloads() if result["id"] in str(p)))

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from inboxd.api.responses import JSON
 from inboxd.simulator.core import ATTACHMENTS_PATH, Simulator
@@ -42,6 +43,8 @@ class GraphRoute(APIRoute):
                 return await handler(request)
             except GraphFault as fault:
                 return fault.response()
+            except ClientDisconnect:  # the client gave up (e.g. its timeout): nobody to answer
+                return Response(status_code=499)
             except StarletteHTTPException as exc:  # e.g. a body over the size limit
                 return GraphFault(100, http_status=exc.status_code, details=str(exc.detail)).response()
             except Exception:
