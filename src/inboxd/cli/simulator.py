@@ -4,18 +4,17 @@ not real secrets) so a client can be pointed at it."""
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from typing import Annotated
 
 import typer
 
 from inboxd.cli.common import setup_logging
-from inboxd.simulator.config import (
-    DEFAULT_MPS,
-    DEFAULT_PAIR_BURST,
-    DEFAULT_PAIR_INTERVAL_SECONDS,
-    SimulatorConfig,
-    StatusDelays,
-)
+from inboxd.simulator.config import SimulatorConfig, StatusDelays
+
+# The defaults live in the configuration classes; the options show them.
+_DEFAULT = {f.name: f.default for f in fields(SimulatorConfig) if f.default is not MISSING}
+_DELAYS = StatusDelays()
 
 
 def run_simulator(
@@ -34,29 +33,33 @@ def run_simulator(
     waba_id: Annotated[str | None, typer.Option("--waba-id", help="Default: generated.")] = None,
     display_phone_number: Annotated[
         str, typer.Option("--display-phone-number", help="The business number in webhooks.")
-    ] = "15550783881",
+    ] = _DEFAULT["display_phone_number"],
     public_url: Annotated[
         str | None, typer.Option("--public-url", help="Base URL clients reach this server at (media URLs in webhooks).")
     ] = None,
-    mps: Annotated[int, typer.Option("--mps", min=0, help="Throughput cap, messages/s (0: none).")] = DEFAULT_MPS,
+    mps: Annotated[int, typer.Option("--mps", min=0, help="Throughput cap, messages/s (0: none).")] = _DEFAULT["mps"],
     pair_burst: Annotated[
         int, typer.Option("--pair-burst", min=0, help="Burst of messages to one user (0: no pair limit).")
-    ] = DEFAULT_PAIR_BURST,
+    ] = _DEFAULT["pair_burst"],
     pair_interval: Annotated[
         float, typer.Option("--pair-interval", min=0, help="Seconds per message to one user after a burst.")
-    ] = DEFAULT_PAIR_INTERVAL_SECONDS,
-    sent_delay: Annotated[float, typer.Option("--sent-delay", min=0, help="Seconds to the `sent` status.")] = 0.0,
+    ] = _DEFAULT["pair_interval_seconds"],
+    sent_delay: Annotated[float, typer.Option("--sent-delay", min=0, help="Seconds to the `sent` status.")] = _DELAYS.sent,
     delivered_delay: Annotated[
         float, typer.Option("--delivered-delay", help="Seconds from sent to `delivered` (-1: never).")
-    ] = 0.2,
-    read_delay: Annotated[float, typer.Option("--read-delay", help="Seconds from delivered to `read` (-1: never).")] = 1.0,
+    ] = _DELAYS.delivered if _DELAYS.delivered is not None else -1,
+    read_delay: Annotated[float, typer.Option("--read-delay", help="Seconds from delivered to `read` (-1: never).")] = (
+        _DELAYS.read if _DELAYS.read is not None else -1
+    ),
     no_window: Annotated[
         bool, typer.Option("--no-window", help="Do not enforce the 24-hour window (no 131047).")
     ] = False,
     template_approval_delay: Annotated[
         float, typer.Option("--template-approval-delay", help="Seconds until a new template is approved (-1: never).")
-    ] = 1.0,
-    webhook_batch_max: Annotated[int, typer.Option("--webhook-batch-max", min=1, max=1000)] = 100,
+    ] = _DEFAULT["template_approval_delay"],
+    webhook_batch_max: Annotated[
+        int, typer.Option("--webhook-batch-max", min=1, max=1000, help="Most updates in one webhook POST.")
+    ] = _DEFAULT["webhook_batch_max"],
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
     """Run the WhatsApp Cloud API simulator on its own."""
