@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, ge=0, description="Delivery and inbound worker tasks inside `serve` (0: none)."
     )
+    graph_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Read timeout of calls to the Graph API (connect: 5 s)."
+    )
     delivery_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a worker holds an outgoing message it is sending."
     )

@@ -45,14 +45,16 @@ class Services:
     def build(cls, settings: Settings, db: Database | None = None) -> Services:
         db = db or Database(settings.resolved_database_url, schema=settings.database_schema)
         files = FileStore(settings.resolved_files_dir)
-        http = new_http_client()
+        http = new_http_client(timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0))
         graph = GraphClient(http)
         events = DomainEvents()
         inbound = InboundProcessor(db, graph, files, events, retry_max_seconds=settings.inbound_retry_max_seconds)
-        return cls(
+        services = cls(
             settings=settings, db=db, files=files, http=http, graph=graph, tokens=TokenCache(db), inbound=inbound,
             webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), events=events,
         )
+        inbound.on_statuses = services.wake_delivery
+        return services
 
     def new_delivery_worker(self) -> DeliveryWorker:
         worker = DeliveryWorker(self.db, self.graph, self.files, self.settings, self.waiters, self.events)

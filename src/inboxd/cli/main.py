@@ -31,6 +31,16 @@ def migrate() -> None:
 
 
 @app.command()
+def worker(
+    loops: Annotated[int | None, typer.Option("--loops", min=1, help="Worker loops of each kind (default INBOXD_WORKERS).")] = None,
+) -> None:
+    """Run delivery and inbound workers only (no HTTP), e.g. on more machines over PostgreSQL."""
+    from inboxd.cli.worker import run_worker
+
+    run_worker(loops)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Default: INBOXD_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Default: INBOXD_PORT or 8080.")] = None,

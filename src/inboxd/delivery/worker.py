@@ -209,6 +209,7 @@ class DeliveryWorker:
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
         self.waiters.resolve(row["id"])
+        self.wake()  # the chat's next message is due now
 
     async def _in_doubt(self, row: dict[str, Any], why: str) -> None:
         metrics.outbound_sends.labels("in_doubt").inc()
@@ -259,3 +260,4 @@ class DeliveryWorker:
             if changed is not None:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=changed)
         self.waiters.resolve(row["id"])
+        self.wake()

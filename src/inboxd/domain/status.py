@@ -54,11 +54,13 @@ def apply_status(
 ) -> tuple[int, list[dict[str, Any]], bool]:
     """The message's status and history after a status report; `changed` is False for a repeat.
 
-    Every distinct status is recorded in the history (sorted by time), even a late one that does
-    not lower `status` (a `delivered` that arrives after `read`).
+    Every distinct status is recorded in the history, even a late one that does not lower
+    `status` (a `delivered` that arrives after `read`). The history is kept in status order, not
+    by timestamp: WhatsApp's timestamps have whole seconds, so `sent` often carries a time
+    before inboxd's own millisecond acceptance time.
     """
     if any(entry["status"] == new for entry in history):
         return current, history, False
     entry = {"status": int(new), "timestamp": int(timestamp)}
-    new_history = sorted([*history, entry], key=lambda e: (e["timestamp"], _RANK[MessageStatus(e["status"])]))
+    new_history = sorted([*history, entry], key=lambda e: (_RANK[MessageStatus(e["status"])], e["timestamp"]))
     return (int(new) if advances(current, new) else current), new_history, True

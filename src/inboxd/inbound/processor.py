@@ -66,6 +66,9 @@ class InboundProcessor:
         self.files = files
         self.retry_max_seconds = retry_max_seconds
         self.other_handlers: dict[str, OtherFieldHandler] = {}
+        # Called after an event's statuses committed: a status can finish an outgoing message
+        # whose send was in doubt, which makes the chat's next message due.
+        self.on_statuses: Callable[[], None] | None = None
         self.events = events
         self._wake = asyncio.Event()
 
@@ -172,6 +175,8 @@ class InboundProcessor:
                     await handler(conn, other, now)
             if complete:
                 await events_store.mark_done(conn, event_id, now)
+        if parsed.statuses and self.on_statuses is not None:
+            self.on_statuses()
         return complete
 
     async def _not_yet_stored(

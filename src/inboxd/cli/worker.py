@@ -1,0 +1,35 @@
+"""`inboxd worker`: delivery and inbound workers without the HTTP API, for scaling out. Any
+number of these can run beside any number of `inboxd serve` processes on one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from inboxd.cli.common import settings, setup_logging
+from inboxd.services import Services
+from inboxd.store.migrate import migrate
+
+log = logging.getLogger("inboxd.worker")
+
+
+def run_worker(loops: int | None) -> None:
+    cfg = settings()
+    setup_logging(cfg.log_level)
+
+    async def main() -> None:
+        services = Services.build(cfg)
+        await migrate(services.db)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        count = loops if loops is not None else max(1, cfg.workers)
+        services.start_workers(count)
+        log.info("worker running: %d delivery and %d inbound loops on %s", count, count, services.db.dialect)
+        await stop.wait()
+        log.info("stopping: finishing the sends in flight")
+        await services.aclose()
+
+    asyncio.run(main())
