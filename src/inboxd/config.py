@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     delivery_retry_max_seconds: float = Field(
         default=60.0, gt=0, description="Longest backoff between two attempts to send a message."
     )
+    webhook_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="How long processed raw webhook bodies are kept (Meta offers no way to fetch them again).",
+    )
     inbound_retry_max_seconds: float = Field(
         default=300.0, description="Longest backoff between retries of a failed inbound webhook event."
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from inboxd import housekeeping
 from inboxd.api.auth import TokenCache
 from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
 from inboxd.channels.whatsapp.webhook_secrets import WebhookSecrets
@@ -74,6 +75,11 @@ class Services:
             self._tasks.append(loop.create_task(self.new_delivery_worker().run(self._stop)))
         if count:
             self._tasks.append(loop.create_task(listen(self.db, NOTIFY_CHANNEL, self.wake_delivery, self._stop)))
+            self._tasks.append(
+                loop.create_task(
+                    housekeeping.run(self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days)
+                )
+            )
 
     async def stop_workers(self) -> None:
         self._stop.set()
