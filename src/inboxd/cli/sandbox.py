@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,11 +142,24 @@ def inbound(
         body["context"] = {"id": reply_to}
     answer = _call("POST", server, "/simulator/inbound", content=orjson.dumps(_drop_none(body)),
                    headers={"Content-Type": "application/json"})
+    _wait_delivered(server)
     if as_json:
         typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
         return
     media = f" (media id {answer['media_id']})" if answer.get("media_id") else ""
     typer.echo(f"{answer['id']}{media}")
+
+
+def _wait_delivered(server: str, within: float = 10.0) -> None:
+    """Return once the simulator has handed its webhooks to the callback (the server stored
+    them), so a command run right after sees the message — as a script expects."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        webhooks = _call("GET", server, "/simulator/webhooks")
+        if not webhooks.get("pending") and not webhooks.get("in_flight"):
+            return
+        time.sleep(0.05)
+    typer.echo("warning: the simulator's webhook is not delivered yet", err=True)
 
 
 def _drop_none(value: Any) -> Any:
