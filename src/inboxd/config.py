@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         default=None,
         description="Country calling code for national phone numbers (e.g. `972`), used by Send Template.",
     )
+    template_stop_words: str = Field(
+        default="הסר,STOP",
+        description=(
+            "Comma-separated words that unsubscribe a contact from template messages when the contact "
+            "writes one of them as the whole message (case-insensitive)."
+        ),
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     @cached_property
