@@ -222,3 +222,56 @@ send_pacing = sa.Table(
     sa.Column("channel_account_id", Id, primary_key=True),
     sa.Column("next_slot_us", sa.BigInteger, nullable=False),
 )
+
+# --- templates (docs/templates.md) -----------------------------------------------------------
+
+# A Texter template: inboxd-side behaviour (usage, the chat status and reply action after the
+# contact answers, send defaults) plus its unsubmitted drafts, per channel account.
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("channel_account_id", Id, sa.ForeignKey("channel_accounts.id"), nullable=False),
+    # Texter's `name` as the client spelled it; `provider_name` is its lowercase form, the name at
+    # Meta (Meta allows lowercase only), so names differing only in case cannot both exist.
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("provider_name", sa.String(512), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("usage", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("chat_status", sa.SmallInteger, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("departments", Json, nullable=False),
+    sa.Column("set_bot_node", sa.Text),
+    sa.Column("bot", sa.Text),
+    sa.Column("reply_text", sa.Text),
+    sa.Column("responsible_agent", sa.Text),
+    sa.Column("responsible_department", sa.Text),
+    sa.Column("attached_file", Json),
+    # {language: {body?, header?, buttons?}}: values used when a send gives none.
+    sa.Column("defaults", Json, nullable=False),
+    # Texter's `localizationDrafts`: {language: {language, components, lastUpdated}}.
+    sa.Column("drafts", Json, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.UniqueConstraint("channel_account_id", "provider_name"),
+)
+
+# Submitted localizations (`provider_template.localizations[]`), one per template and language,
+# with the status Meta reports (REQUESTED → PENDING → APPROVED / REJECTED / …).
+template_localizations = sa.Table(
+    "template_localizations",
+    metadata,
+    sa.Column("template_id", Id, sa.ForeignKey("templates.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("components", Json, nullable=False),
+    sa.Column("rejection_reason", sa.Text),
+    # Meta's id of this name + language (the `message_template_id` of its status webhooks).
+    sa.Column("provider_template_id", sa.String(64)),
+    sa.Column("meta", Json),
+    sa.Column("quality_score", Json),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_template_localizations_provider_template_id", "provider_template_id"),
+)
