@@ -9,6 +9,7 @@ requests exactly one commits messages and the others replay it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from inboxd.store.tables import idempotency_keys, messages
 from inboxd.store.upsert import insert_for
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
+
+OnAccept = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -93,56 +96,22 @@ async def accept_outgoing(
     agent: str | None = None,
     events: DomainEvents | None = None,
     message_ids: list[str] | None = None,
+    on_accept: OnAccept | None = None,
 ) -> Accepted:
+    """`on_accept(conn, rows)`, if given, runs inside the transaction after the messages are
+    staged (e.g. a template send setting the chat's reply action), so it commits with them and
+    is skipped on a replay."""
     ids = message_ids or [new_id() for _ in items]
     try:
         async with db.write() as conn:
             if idempotency is not None and not await _claim_key(conn, chat_id, idempotency, ids, now):
                 raise _KeyTaken
-            first_seq = await chats_store.next_seq(conn, chat_id, len(items))
-            rows = [
-                {
-                    "id": message_id,
-                    "chat_id": chat_id,
-                    "channel_account_id": account_id,
-                    "direction": "outgoing",
-                    "type": item.type,
-                    "content": item.content,
-                    "status": int(MessageStatus.ACCEPTED),
-                    "status_history": [{"status": int(MessageStatus.ACCEPTED), "timestamp": now}],
-                    "timestamp": now,
-                    "updated_at": now,
-                    "seq": first_seq + i,
-                    "tmp_send_id": tmp_send_id,
-                    "context": context,
-                    "agent": agent,
-                }
-                for i, (message_id, item) in enumerate(zip(ids, items, strict=True))
-            ]
-            await conn.execute(messages.insert(), rows)
-            await outbox_store.enqueue(
-                conn,
-                [
-                    {
-                        "id": new_id(),
-                        "message_id": row["id"],
-                        "chat_id": chat_id,
-                        "channel_account_id": account_id,
-                        "seq": row["seq"],
-                        "attempts": 0,
-                        "due_at": now,
-                        "created_at": now,
-                    }
-                    for row in rows
-                ],
+            rows = await stage_outgoing(
+                conn, chat_id, account_id, items, ids=ids, now=now, tmp_send_id=tmp_send_id, context=context,
+                agent=agent, events=events,
             )
-            last = items[-1]
-            await chats_store.record_outgoing(
-                conn, chat_id, timestamp=now, preview=last_message_preview(last.type, last.content), now=now
-            )
-            if events is not None:
-                for row in rows:
-                    await events.publish(conn, MESSAGE_CREATED, message=row)
+            if on_accept is not None:
+                await on_accept(conn, rows)
     except _KeyTaken:
         pass
     except Exception as exc:
@@ -155,6 +124,69 @@ async def accept_outgoing(
         replay = await _replay(conn, chat_id, idempotency, now)  # type: ignore[arg-type]
     assert replay is not None
     return replay
+
+
+async def stage_outgoing(
+    conn: AsyncConnection,
+    chat_id: str,
+    account_id: str,
+    items: list[OutgoingItem],
+    *,
+    ids: list[str],
+    now: int,
+    tmp_send_id: str | None = None,
+    context: str | None = None,
+    agent: str | None = None,
+    events: DomainEvents | None = None,
+) -> list[dict[str, Any]]:
+    """Insert the messages, their outbox rows and the chat's preview on the caller's connection:
+    the part of accepting that can join a transaction already open (a reply sent from inside
+    the inbound transaction that stored the contact's message)."""
+    first_seq = await chats_store.next_seq(conn, chat_id, len(items))
+    rows = [
+        {
+            "id": message_id,
+            "chat_id": chat_id,
+            "channel_account_id": account_id,
+            "direction": "outgoing",
+            "type": item.type,
+            "content": item.content,
+            "status": int(MessageStatus.ACCEPTED),
+            "status_history": [{"status": int(MessageStatus.ACCEPTED), "timestamp": now}],
+            "timestamp": now,
+            "updated_at": now,
+            "seq": first_seq + i,
+            "tmp_send_id": tmp_send_id,
+            "context": context,
+            "agent": agent,
+        }
+        for i, (message_id, item) in enumerate(zip(ids, items, strict=True))
+    ]
+    await conn.execute(messages.insert(), rows)
+    await outbox_store.enqueue(
+        conn,
+        [
+            {
+                "id": new_id(),
+                "message_id": row["id"],
+                "chat_id": chat_id,
+                "channel_account_id": account_id,
+                "seq": row["seq"],
+                "attempts": 0,
+                "due_at": now,
+                "created_at": now,
+            }
+            for row in rows
+        ],
+    )
+    last = items[-1]
+    await chats_store.record_outgoing(
+        conn, chat_id, timestamp=now, preview=last_message_preview(last.type, last.content), now=now
+    )
+    if events is not None:
+        for row in rows:
+            await events.publish(conn, MESSAGE_CREATED, message=row)
+    return rows
 
 
 async def _claim_key(conn: AsyncConnection, chat_id: str, idem: Idempotency, ids: list[str], now: int) -> bool:

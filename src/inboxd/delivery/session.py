@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from inboxd.delivery.accept import Accepted, Idempotency, OutgoingItem, accept_outgoing, find_replay
+from inboxd.delivery.accept import Accepted, Idempotency, OnAccept, OutgoingItem, accept_outgoing, find_replay
 from inboxd.domain.content import SendRequest
 from inboxd.domain.errors import InvalidRequest, RuleRefused, problem
 from inboxd.domain.window import session_window_open
@@ -41,8 +41,12 @@ async def send_session_message(
     idempotency_key: str | None,
     now: int,
     message_ids: list[str] | None = None,
+    request_hash: str | None = None,
+    on_accept: OnAccept | None = None,
 ) -> Accepted:
-    idem = Idempotency(idempotency_key, request.request_hash()) if idempotency_key else None
+    """`request_hash` binds the idempotency key to a wider request than this message (a
+    template send that went out as a session message); `on_accept` as in `accept_outgoing`."""
+    idem = Idempotency(idempotency_key, request_hash or request.request_hash()) if idempotency_key else None
     replay = await find_replay(services.db, chat["id"], idem, now)
     if replay is not None:
         return replay
@@ -65,6 +69,7 @@ async def send_session_message(
         context=request.context,
         events=services.events,
         message_ids=message_ids[: len(items)] if message_ids else None,
+        on_accept=on_accept,
     )
 
 
