@@ -25,7 +25,7 @@ import httpx
 from inboxd import metrics
 from inboxd.channels.whatsapp.errors import Disposition, GraphError
 from inboxd.channels.whatsapp.graph import GraphClient
-from inboxd.channels.whatsapp.outbound import cloud_payloads
+from inboxd.channels.whatsapp.outbound import cloud_payloads, media_file_ids
 from inboxd.config import Settings
 from inboxd.delivery.backoff import pair_limit_delay, retry_delay
 from inboxd.delivery.graph_media import MissingFile, forget_media_id, media_id_for
@@ -169,9 +169,8 @@ class DeliveryWorker:
     async def _payload(self, account: ChannelAccount, row: dict[str, Any]) -> dict[str, Any]:
         content = row["content"]
         media_ids: list[str] = []
-        if row["type"] == "media":
-            for item in content["media"]:
-                media_ids.append(await media_id_for(self.db, self.graph, self.files, account, item["fileId"]))
+        for file_id in media_file_ids(row["type"], content):  # media items, template media headers
+            media_ids.append(await media_id_for(self.db, self.graph, self.files, account, file_id))
         [payload] = cloud_payloads(
             row["type"], content, to=row["contact_id"], context=row["context"], media_ids=media_ids
         )
@@ -240,11 +239,12 @@ class DeliveryWorker:
                     conn, row["outbox_id"], self.owner, due_at=now_ms() + int(delay * 1000), error=error
                 )
             return
-        if exc.code == 131053 and row["type"] == "media" and row["attempts"] == 1:
+        file_ids = media_file_ids(row["type"], row["content"])
+        if exc.code == 131053 and file_ids and row["attempts"] == 1:
             # Meta no longer has our upload (or never took it): upload afresh and try once more.
             account = await self.accounts.get(row["channel_account_id"])
-            for item in row["content"]["media"]:
-                await forget_media_id(self.db, account, item["fileId"])
+            for file_id in file_ids:
+                await forget_media_id(self.db, account, file_id)
             async with self.db.write() as conn:
                 await outbox_store.reschedule(conn, row["outbox_id"], self.owner, due_at=now_ms(), error=error)
             return

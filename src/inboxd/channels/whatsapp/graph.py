@@ -87,3 +87,42 @@ class GraphClient:
             raise GraphError(f"timeout downloading media: {type(exc).__name__}") from exc
         except httpx.TransportError as exc:
             raise GraphError(f"cannot download media: {type(exc).__name__}: {exc}") from exc
+
+    # --- message templates of the account's WhatsApp Business Account (WABA) ----------------
+
+    def _templates_url(self, account: ChannelAccount) -> str:
+        if not account.waba_id:
+            raise ValueError(f"channel account {account.account_id} has no WhatsApp Business Account id")
+        return f"{account.graph_base}/{account.waba_id}/message_templates"
+
+    async def create_template(self, account: ChannelAccount, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /{waba-id}/message_templates` → `{"id", "status", "category"}`."""
+        url = self._templates_url(account)
+        return await self._call("POST", url, account, content=orjson.dumps(body), json_content=True)
+
+    async def list_templates(self, account: ChannelAccount, *, page_size: int = 100, max_pages: int = 100) -> list[dict[str, Any]]:
+        """Every template of the WABA (all languages), following Graph's `after` cursors."""
+        url = self._templates_url(account)
+        params: dict[str, Any] = {"limit": page_size, "fields": TEMPLATE_FIELDS}
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            body = await self._call("GET", url, account, params=params)
+            found.extend(t for t in body.get("data") or [] if isinstance(t, dict))
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                return found
+            params = {**params, "after": after}
+        raise GraphError(f"more than {max_pages} pages of templates")
+
+    async def delete_template(self, account: ChannelAccount, name: str, template_id: str | None = None) -> None:
+        """`DELETE /{waba-id}/message_templates?name=` (every language of the name, or the one
+        language whose Meta id is `template_id`)."""
+        params = {"name": name}
+        if template_id:
+            params["hsm_id"] = template_id
+        await self._call("DELETE", self._templates_url(account), account, params=params)
+
+
+# What inboxd reads of a template listing (Meta's default fields leave some of these out).
+TEMPLATE_FIELDS = "id,name,language,status,category,components,rejected_reason,quality_score,parameter_format"

@@ -42,6 +42,8 @@ def cloud_payloads(
         if len(media_ids) != len(items):
             raise ValueError(f"{len(items)} media items but {len(media_ids)} media ids")
         messages = [_media(item, media_id) for item, media_id in zip(items, media_ids, strict=True)]
+    elif type_ == "special":
+        messages = [_template(content, media_ids)]
     else:
         build = _BUILDERS.get(type_)
         if build is None:
@@ -114,6 +116,58 @@ def _media(item: Mapping[str, Any], media_id: str) -> tuple[str, Any]:
     if media_type in NAMED_MEDIA_TYPES and item.get("filename"):
         body["filename"] = item["filename"]
     return media_type, body
+
+
+# --- template messages (docs/templates.md) ---------------------------------------------------
+#
+# A template send is stored as type `special` with `special = {"type": "template", "template":
+# {name, language: {code}, components}}`: Meta's own template object, except that a media
+# parameter names the inboxd file (`{"fileId", "filename"?, "contentType"?}`) instead of a Graph
+# media id, because media ids expire and are per account (the worker uploads the file and passes
+# the id in).
+
+TEMPLATE_MEDIA_TYPES = ("image", "video", "document")
+
+
+def _template_media(content: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(media type, stored media object) of each media parameter of a stored template, in order."""
+    special = content.get("special") or {}
+    if special.get("type") != "template":
+        return []
+    found = []
+    for component in special["template"].get("components") or []:
+        for parameter in component.get("parameters") or []:
+            kind = parameter.get("type")
+            if kind in TEMPLATE_MEDIA_TYPES and isinstance(parameter.get(kind), dict):
+                found.append((kind, parameter[kind]))
+    return found
+
+
+def media_file_ids(type_: str, content: Mapping[str, Any]) -> list[str]:
+    """The inboxd file ids a stored message needs uploaded to Graph, in the order
+    `cloud_payloads` takes their media ids."""
+    if type_ == "media":
+        return [item["fileId"] for item in content["media"]]
+    if type_ == "special":
+        return [media["fileId"] for _kind, media in _template_media(content)]
+    return []
+
+
+def _template(content: Mapping[str, Any], media_ids: Sequence[str]) -> tuple[str, Any]:
+    special = content.get("special") or {}
+    if special.get("type") != "template":
+        raise ValueError(f"cannot send a special message of type {special.get('type')!r}")
+    template = copy.deepcopy(dict(special["template"]))
+    media = _template_media({"special": {"type": "template", "template": template}})
+    if len(media_ids) != len(media):
+        raise ValueError(f"{len(media)} template media parameters but {len(media_ids)} media ids")
+    for (kind, stored), media_id in zip(media, media_ids, strict=True):
+        filename = stored.get("filename")
+        stored.clear()
+        stored["id"] = media_id
+        if kind in NAMED_MEDIA_TYPES and filename:
+            stored["filename"] = filename
+    return "template", template
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any]], tuple[str, Any]]] = {
