@@ -21,6 +21,7 @@ from inboxd.inbound.processor import InboundProcessor
 from inboxd.media.filestore import FileStore
 from inboxd.store.db import Database
 from inboxd.store.outbox import NOTIFY_CHANNEL
+from inboxd.templates.wiring import install as install_templates
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Services:
             webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), events=events,
         )
         inbound.on_statuses = services.wake_delivery
+        install_templates(services)  # template status webhooks, stop words, reply actions
         return services
 
     def new_delivery_worker(self) -> DeliveryWorker:

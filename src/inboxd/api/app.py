@@ -15,7 +15,7 @@ from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
-from inboxd.api.routes import chats, files, health, messages, send, uploads, webhooks_whatsapp
+from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -29,7 +29,7 @@ StartupHook = Callable[[FastAPI, Services], Any]
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (chats, messages, send, files, uploads):
+    for module in (chats, messages, send, files, uploads, templates):
         router.include_router(module.router)
     return router
 

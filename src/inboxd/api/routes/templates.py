@@ -1,0 +1,338 @@
+"""Templates (reference §7): list, send, (un)subscription, and management. docs/templates.md.
+
+Literal paths (`/send`, `/unsubscribe`, `/subscribe`, `/unsubscribed`) are declared before
+`/{accountId}`, which would otherwise take them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from inboxd.api.deps import get_services, require
+from inboxd.api.responses import JSON
+from inboxd.delivery.session import window_closed
+from inboxd.domain import texter
+from inboxd.domain.clock import iso_from_ms, now_ms
+from inboxd.domain.errors import ChannelRejected, InvalidRequest, RuleRefused, problem
+from inboxd.domain.ids import new_id
+from inboxd.domain.scopes import Scope
+from inboxd.domain.status import MessageStatus
+from inboxd.services import Services
+from inboxd.store import chats as chats_store
+from inboxd.store import messages as messages_store
+from inboxd.templates import lifecycle, subscriptions
+from inboxd.templates import limits as L
+from inboxd.templates.phones import PhoneProblem, normalize_phone
+from inboxd.templates.send_request import parse_template_send
+from inboxd.templates.sending import Outcome, send_template
+from inboxd.templates.validation import Problems, obj, text
+
+router = APIRouter(tags=["templates"])
+
+BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
+MAX_IDEMPOTENCY_KEY = 255
+
+# 132001: the template (name + language) does not exist or is not approved at Meta.
+META_NOT_APPROVED = 132001
+
+_CREATE_EXAMPLE = {"title": "Example Template", "category": "MARKETING", "chatStatus": 1, "usage": "inbox"}
+_LOCALIZATION_EXAMPLE = {
+    "language": "en",
+    "components": [
+        {"type": "BODY", "text": "Hi {{1}}, order {{2}} is ready", "example": {"body_text": [["Dana", "15033"]]}},
+        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Thanks"}, {"type": "QUICK_REPLY", "text": "STOP"}]},
+    ],
+    "defaults": {"body": ["there", "—"]},
+}
+_SEND_EXAMPLES = {
+    "simple": {"value": {"templateName": "inbox_marketing_98", "to": "972521234567"}},
+    "values": {"value": {"templateName": "inbox_utility_66", "to": "+34 673 49 41 48", "body": ["first value", "second value"]}},
+    "everything": {
+        "value": {
+            "templateName": "order_ready", "to": "0521234567", "from": "972509876543", "language": "he",
+            "body": ["Dana", "15033"], "header": {"url": "https://example.com/receipt.pdf", "filename": "receipt.pdf"},
+            "buttons": [{"index": 0, "text": "15033"}],
+            "replyAction": {"chatStatus": 3, "replyText": "Thanks, see you soon!"},
+            "setChat": {"displayName": "Dana", "crmData": {"orderId": 15033}},
+            "sessionMessage": {}, "tmpSendId": "crm-order-15033",
+        }
+    },
+}
+
+
+def _body_schema(examples: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}}}}
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}.", details=[problem("body", "not valid JSON")]) from None
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None else value in ("1", "true")
+
+
+# ----------------------------------------------------------------------------- list
+
+
+@router.get(
+    "/whatsapp/templates",
+    summary="List All Templates",
+    description=(
+        "A JSON array of templates: those with an APPROVED localization, or all with `includeAll=true`. "
+        "`accountId` keeps one channel account's; `hasHeader=true|false` keeps templates with / without a "
+        "header; `sync=true` (needs `accountId`) first reads the account's templates from WhatsApp."
+    ),
+    **require(Scope.VIEW_TEMPLATE_MESSAGES),
+)
+async def list_templates(
+    services: Annotated[Services, Depends(get_services)],
+    account_id: Annotated[str | None, Query(alias="accountId", max_length=64)] = None,
+    include_all: Annotated[BoolFlag, Query(alias="includeAll")] = None,
+    has_header: Annotated[BoolFlag, Query(alias="hasHeader")] = None,
+    sync: BoolFlag = None,
+) -> JSON:
+    found = await lifecycle.list_templates(
+        services, account_phone=account_id, include_all=bool(_flag(include_all)), has_header=_flag(has_header),
+        sync=bool(_flag(sync)), now=now_ms(),
+    )
+    return JSON(found)
+
+
+# ----------------------------------------------------------------------------- send
+
+
+@router.post(
+    "/whatsapp/templates/send",
+    summary="Send Template Message",
+    description=(
+        "Send an approved template to a phone number (any common format), creating the chat when the contact "
+        "has none. Idempotent by `tmpSendId` or `Idempotency-Key`; `Prefer: respond-async` answers 202 once "
+        "stored. An unsubscribed recipient answers 200 with `success: false`. See docs/templates.md."
+    ),
+    responses={202: {"description": "Accepted (Prefer: respond-async)"}},
+    **require(Scope.SEND_TEMPLATE_MESSAGES, openapi_extra=_body_schema(_SEND_EXAMPLES)),
+)
+async def send(
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    prefer: Annotated[str | None, Header()] = None,
+) -> JSON:
+    body = await _json_body(request)
+    req = parse_template_send(body, default_country_code=services.settings.default_country_code)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        reason = f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+        raise InvalidRequest(f"Idempotency-Key {reason}.", details=[problem("header.Idempotency-Key", reason)])
+    respond_async = prefer is not None and "respond-async" in prefer.lower()
+    count = len(req.session_message.message_contents()) if req.session_message is not None else 1
+    ids = [new_id() for _ in range(count)]
+    if not respond_async:
+        services.waiters.expect(ids)
+    try:
+        outcome = await send_template(
+            services, req, idempotency_key=idempotency_key or req.tmp_send_id, now=now_ms(), message_ids=ids
+        )
+        if outcome.message_ids and not outcome.replay:
+            services.wake_delivery()
+            if not respond_async:
+                await services.waiters.wait(outcome.message_ids, services.settings.send_wait_seconds)
+    finally:
+        services.waiters.forget(ids)
+    if outcome.unsubscribed_at is not None:
+        date = iso_from_ms(outcome.unsubscribed_at)
+        return JSON({
+            "success": False,
+            "error": f"Recipient unsubscribed from template messages on {date}.",
+            "code": "recipient_unsubscribed",
+            "details": [],
+            "unsubscribed": {"date": date},
+            "chatId": outcome.chat_id,
+        })
+    return await _sent(services, outcome, respond_async)
+
+
+async def _sent(services: Services, outcome: Outcome, respond_async: bool) -> JSON:
+    async with services.db.read() as conn:
+        chat = await chats_store.get_chat(conn, outcome.chat_id or "")
+        rows = await messages_store.get_messages(conn, outcome.message_ids)
+    assert chat is not None
+    info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
+    shaped = [texter.message(r, info) for r in rows]
+    body = {
+        "success": True,
+        "text": outcome.text,
+        "sentAsSessionMessage": outcome.session,
+        "messageId": outcome.message_ids[0],
+        "chatId": outcome.chat_id,
+        "messages": shaped,
+    }
+    if outcome.replay:
+        return JSON(body, headers={"Idempotent-Replay": "true"})
+    if respond_async:
+        return JSON(body, status_code=202, headers={"Preference-Applied": "respond-async"})
+    failed = [r for r in rows if r["status"] in (MessageStatus.FAILED, MessageStatus.CHANNEL_FAILED)]
+    if rows and len(failed) == len(rows):
+        error = failed[0]["error"] or {}
+        refusal: RuleRefused | ChannelRejected
+        if error.get("code") == META_NOT_APPROVED:
+            refusal = RuleRefused(
+                f"WhatsApp refused the template as not approved: {error.get('message') or ''}".strip(),
+                code="template_not_approved", extra={"channelError": error},
+            )
+        elif error.get("code") == 131047:
+            refusal = window_closed(chat["last_incoming_at"])
+        else:
+            refusal = ChannelRejected(f"WhatsApp refused the message: {error.get('message') or 'unknown error'}",
+                                      code="channel_rejected", extra={"channelError": error})
+        refusal.extra.update({"messageId": outcome.message_ids[0], "chatId": outcome.chat_id, "messages": shaped})
+        raise refusal
+    return JSON(body)
+
+
+# ----------------------------------------------------------------------------- (un)subscription
+
+
+def _subscription_body(body: Any, services: Services) -> tuple[str, str | None]:
+    problems = Problems()
+    phone = None
+    if obj(body, "body", problems, ("phone", "accountId")) is not None:
+        raw = text(body.get("phone"), "body.phone", problems, L.TO)
+        if raw is not None:
+            try:
+                phone = normalize_phone(raw, default_country_code=services.settings.default_country_code)
+            except PhoneProblem as exc:
+                problems.add("body.phone", str(exc))
+        if body.get("accountId") is not None:
+            text(body["accountId"], "body.accountId", problems, L.TO)
+    problems.raise_if_any("The request is not valid")
+    assert phone is not None
+    return phone, body.get("accountId")
+
+
+@router.post("/whatsapp/templates/unsubscribe", summary="Unsubscribe from Templates", **require(Scope.MANAGE_ALL_CHATS))
+async def unsubscribe(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
+    phone, account_phone = _subscription_body(await _json_body(request), services)
+    async with services.db.write() as conn:
+        account = await lifecycle.load_account(conn, account_phone) if account_phone else None
+        accounts = await subscriptions.accounts_for(conn, account)
+        await subscriptions.unsubscribe(conn, accounts, phone, now_ms(), services.events)
+    return JSON({"success": True})
+
+
+@router.post("/whatsapp/templates/subscribe", summary="Resubscribe to Templates", **require(Scope.MANAGE_ALL_CHATS))
+async def subscribe(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
+    phone, account_phone = _subscription_body(await _json_body(request), services)
+    async with services.db.write() as conn:
+        account = await lifecycle.load_account(conn, account_phone) if account_phone else None
+        accounts = await subscriptions.accounts_for(conn, account)
+        await subscriptions.subscribe(conn, accounts, phone, now_ms(), services.events)
+    return JSON({"success": True})
+
+
+Limit = Annotated[int, Query(ge=int(L.UNSUBSCRIBED_LIMIT.min or 1), le=int(L.UNSUBSCRIBED_LIMIT.max or 1))]
+Skip = Annotated[int, Query(ge=0, le=int(L.UNSUBSCRIBED_SKIP.max or 0))]
+
+
+@router.get("/whatsapp/templates/unsubscribed", summary="List All Unsubscribed Users", **require(Scope.LIST_ALL_CHATS))
+async def unsubscribed(
+    services: Annotated[Services, Depends(get_services)], limit: Limit = 10_000, skip: Skip = 0
+) -> JSON:
+    async with services.db.read() as conn:
+        return JSON(await subscriptions.list_unsubscribed(conn, None, limit=limit, skip=skip))
+
+
+@router.get(
+    "/whatsapp/templates/unsubscribed/{accountId}",
+    summary="Unsubscribed from Specific Account",
+    **require(Scope.LIST_ALL_CHATS),
+)
+async def unsubscribed_from_account(
+    accountId: str,  # noqa: N803
+    services: Annotated[Services, Depends(get_services)],
+    limit: Limit = 10_000,
+    skip: Skip = 0,
+) -> JSON:
+    async with services.db.read() as conn:
+        account = await lifecycle.load_account(conn, accountId)
+        return JSON(await subscriptions.list_unsubscribed(conn, account, limit=limit, skip=skip))
+
+
+# ----------------------------------------------------------------------------- management
+
+
+@router.post(
+    "/whatsapp/templates/{accountId}",
+    summary="Create New Template",
+    **require(Scope.MANAGE_WHATSAPP_TEMPLATES, openapi_extra=_body_schema({"create": {"value": _CREATE_EXAMPLE}})),
+)
+async def create(accountId: str, request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
+    return JSON(await lifecycle.create_template(services, accountId, await _json_body(request), now_ms()))
+
+
+@router.post(
+    "/whatsapp/templates/{accountId}/{templateName}/localizations",
+    summary="Create or Update Localization",
+    **require(Scope.MANAGE_WHATSAPP_TEMPLATES,
+              openapi_extra=_body_schema({"localization": {"value": _LOCALIZATION_EXAMPLE}})),
+)
+async def put_localization(
+    accountId: str,  # noqa: N803
+    templateName: str,  # noqa: N803
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+) -> JSON:
+    body = await _json_body(request)
+    return JSON(await lifecycle.put_draft(services, accountId, templateName, body, now_ms()))
+
+
+@router.post(
+    "/whatsapp/templates/{accountId}/{templateName}/localizations/{language}/submit",
+    summary="Submit Template for Approval",
+    **require(Scope.MANAGE_WHATSAPP_TEMPLATES),
+)
+async def submit(
+    accountId: str,  # noqa: N803
+    templateName: str,  # noqa: N803
+    language: str,
+    services: Annotated[Services, Depends(get_services)],
+) -> JSON:
+    return JSON(await lifecycle.submit(services, accountId, templateName, language, now_ms()))
+
+
+@router.patch(
+    "/whatsapp/templates/{accountId}/{templateName}",
+    summary="Update Existing Template",
+    **require(Scope.MANAGE_WHATSAPP_TEMPLATES,
+              openapi_extra=_body_schema({"update": {"value": {"title": "Updated Template", "chatStatus": 3}}})),
+)
+async def update(
+    accountId: str,  # noqa: N803
+    templateName: str,  # noqa: N803
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+) -> JSON:
+    body = await _json_body(request)
+    return JSON(await lifecycle.update_template(services, accountId, templateName, body, now_ms()))
+
+
+@router.delete(
+    "/whatsapp/templates/{accountId}/{templateName}",
+    summary="Delete Template",
+    description='Deletes the template here and at WhatsApp (every language). Answers `"OK"`.',
+    **require(Scope.MANAGE_WHATSAPP_TEMPLATES),
+)
+async def delete(
+    accountId: str,  # noqa: N803
+    templateName: str,  # noqa: N803
+    services: Annotated[Services, Depends(get_services)],
+) -> JSON:
+    await lifecycle.delete_template(services, accountId, templateName)
+    return JSON("OK")
