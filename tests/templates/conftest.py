@@ -74,8 +74,8 @@ async def submit(rig: WhatsAppRig, name: str, language: str = "en") -> dict[str,
     return r.json()
 
 
-async def wait_status(rig: WhatsAppRig, name: str, language: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+async def wait_status(rig: WhatsAppRig, name: str, language: str, status: str, wait_s: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + wait_s
     while True:
         r = await rig.client.get(f"{API}/whatsapp/templates", params={"includeAll": "true"})
         assert r.status_code == 200, r.text

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from inboxd.domain.scopes import Scope
 from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED
 from inboxd.store.tables import chats, messages
 from tests.support.wa import API, WhatsAppRig
@@ -28,8 +29,8 @@ async def chat_messages(rig: WhatsAppRig, chat_id: str) -> list[dict[str, Any]]:
     return r.json()["messages"]
 
 
-async def until(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.05)):
+async def until(check, wait_s: float = 10.0):  # type: ignore[no-untyped-def]
+    for _ in range(int(wait_s / 0.05)):
         result = await check()
         if result:
             return result
@@ -441,8 +442,6 @@ async def test_every_problem_of_a_send_is_reported(rig: WhatsAppRig) -> None:
 
 
 async def test_scopes(rig: WhatsAppRig, make_token) -> None:  # type: ignore[no-untyped-def]
-    from inboxd.domain.scopes import Scope
-
     token = await make_token(Scope.VIEW_TEMPLATE_MESSAGES)
     headers = {"Authorization": f"Bearer {token}"}
     checks = [

@@ -276,12 +276,13 @@ def _button(button: Any, path: str, problems: Problems) -> dict[str, Any] | None
         if example is not None and not count:
             problems.add(f"{path}.example", "is only for a URL with a variable")
         elif example is not None:
-            # Meta's form is ["https://…/full-example"]; Texter shows {"url": "…"}: both accepted.
+            # Meta's form is a one-item list: the full example URL in its guides, the variable's
+            # example value alone in its OpenAPI examples. Texter shows {"url": "…"}. All accepted.
             sample = example.get("url") if isinstance(example, dict) else example
             sample = [sample] if isinstance(sample, str) else sample
             if not (isinstance(sample, list) and len(sample) == 1 and isinstance(sample[0], str)
-                    and _HTTP_URL.match(sample[0])):
-                problems.add(f"{path}.example", "must be [\"<a full example URL>\"]")
+                    and sample[0].strip() and len(sample[0]) in L.BUTTON_URL):
+                problems.add(f"{path}.example", "must be [\"<an example URL, or the variable's example value>\"]")
             else:
                 out["example"] = sample
     elif kind == "PHONE_NUMBER":
