@@ -4,12 +4,21 @@
 single connection per process, so writers queue in asyncio instead of spinning on SQLITE_BUSY;
 PostgreSQL: an ordinary transaction from the pool). `read()` is a read-only snapshot (SQLite: WAL
 readers never block the writer).
+
+SQLite statements run on the event loop's thread (`_InlineSqlite`), not on aiosqlite's one
+thread per connection: an indexed statement takes microseconds, while each of the four thread
+round trips aiosqlite makes per statement (cursor, execute, fetch, close) costs ~80 µs of wake-ups
+and context switches, which capped the single writer at a few hundred transactions a second
+(docs/benchmarks.md). Only a wait for a lock held by another process would block; such a
+statement fails at once (busy timeout 0) and is retried in a thread with the real busy timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,8 +46,13 @@ class Database:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self._writer = create_async_engine(url, pool_size=1, max_overflow=0, **common)
-            self._reader = create_async_engine(url, pool_size=4, max_overflow=4, **common)
+            path = parsed.database or ":memory:"
+            self._writer = create_async_engine(
+                url, pool_size=1, max_overflow=0, async_creator=lambda: _InlineSqlite.connect(path), **common
+            )
+            self._reader = create_async_engine(
+                url, pool_size=4, max_overflow=4, async_creator=lambda: _InlineSqlite.connect(path), **common
+            )
             _sqlite_setup(self._writer, begin="BEGIN IMMEDIATE")
             _sqlite_setup(self._reader, begin="BEGIN")
         elif self.dialect == "postgresql":
@@ -82,22 +96,154 @@ class Database:
 
 
 def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
-    """WAL, foreign keys, a busy timeout for other processes, and our own BEGIN statement
-    (pysqlite's implicit transactions are turned off, as SQLAlchemy's docs recommend)."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+    """Our own BEGIN statement (pysqlite's implicit transactions are turned off, as SQLAlchemy's
+    docs recommend; `_InlineSqlite.connect` sets WAL, foreign keys and the busy handling)."""
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
+
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class _InlineSqlite:
+    """The part of aiosqlite's connection that SQLAlchemy's aiosqlite dialect uses, run inline.
+
+    Statements execute on the calling (event loop) thread. The busy timeout is 0, so a statement
+    that would wait for another process's lock fails at once instead of stalling the loop; it is
+    then run again in a worker thread with `BUSY_TIMEOUT_MS` (a statement that failed busy made
+    no change, so running it again is safe)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._connection = conn  # SQLAlchemy checks this is set before commit/rollback
+        self._tx = _RunNow()  # SQLAlchemy's isolation_level setter queues work here
+
+    @classmethod
+    async def connect(cls, path: str) -> _InlineSqlite:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0"):
+            await cls._retry_busy(conn.execute, f"PRAGMA {pragma}", conn)
+        return cls(conn)
+
+    @staticmethod
+    async def _retry_busy(run: Callable[..., Any], sql: str, conn: sqlite3.Connection, *args: Any) -> Any:
+        try:
+            return run(sql, *args)
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise
+
+        def patient() -> Any:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            try:
+                return run(sql, *args)
+            finally:
+                conn.execute("PRAGMA busy_timeout=0")
+
+        return await asyncio.to_thread(patient)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    def cursor(self) -> _InlineCursorContext:
+        return _InlineCursorContext(self)
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _InlineCursor:
+        cursor = _InlineCursor(self, self._conn.cursor())
+        await cursor.execute(sql, parameters)
+        return cursor
+
+    async def commit(self) -> None:
+        await self._retry_busy(lambda _sql: self._conn.commit(), "COMMIT", self._conn)
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def close(self) -> None:
+        self._conn.close()
+
+    def stop(self) -> None:
+        self._conn.close()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+
+class _RunNow:
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+class _InlineCursorContext:
+    def __init__(self, owner: _InlineSqlite) -> None:
+        self._owner = owner
+
+    async def __aenter__(self) -> _InlineCursor:
+        return _InlineCursor(self._owner, self._owner._conn.cursor())
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _InlineCursor:
+    __slots__ = ("_owner", "_cursor")
+
+    def __init__(self, owner: _InlineSqlite, cursor: sqlite3.Cursor) -> None:
+        self._owner = owner
+        self._cursor = cursor
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _InlineCursor:
+        await _InlineSqlite._retry_busy(self._cursor.execute, sql, self._owner._conn, parameters)
+        return self
+
+    async def executemany(self, sql: str, seq_of_parameters: Any) -> _InlineCursor:
+        rows = list(seq_of_parameters)
+        await _InlineSqlite._retry_busy(self._cursor.executemany, sql, self._owner._conn, rows)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -1,0 +1,91 @@
+"""SQLite statements run on the event loop's thread (store/db.py, a benchmark fix): a lock held
+by another process must neither fail a write nor stall the loop while the write waits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+
+import sqlalchemy as sa
+
+from inboxd.store.db import Database
+from inboxd.store.tables import api_tokens
+
+
+def _path(db: Database) -> str:
+    return db.url.split("///", 1)[1]
+
+
+async def test_write_waits_off_the_loop_for_another_process_lock(db: Database) -> None:
+    if db.is_postgres:
+        return
+    other = sqlite3.connect(_path(db), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    release.start()
+    started = time.monotonic()
+    try:
+        async with db.write() as conn:
+            await conn.execute(
+                api_tokens.insert().values(id="a" * 24, name="t", token_hash="h" * 64, scopes=[], created_at=1)
+            )
+    finally:
+        stop.set()
+        await task
+        release.join()
+        other.close()
+    waited = time.monotonic() - started
+    assert waited >= 0.4  # it did wait for the other writer
+    assert ticks >= 20  # and the event loop kept running meanwhile
+    async with db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(api_tokens))).scalar_one() == 1
+
+
+async def test_concurrent_writers_and_readers_in_one_process(db: Database) -> None:
+    async def write(i: int) -> None:
+        async with db.write() as conn:
+            await conn.execute(
+                api_tokens.insert().values(id=f"{i:024x}", name="t", token_hash=f"{i:064x}", scopes=[], created_at=i)
+            )
+
+    async def read() -> int:
+        async with db.read() as conn:
+            return (await conn.execute(sa.select(sa.func.count()).select_from(api_tokens))).scalar_one()
+
+    results = await asyncio.gather(*[write(i) for i in range(50)], *[read() for _ in range(50)])
+    assert all(0 <= r <= 50 for r in results[50:])
+    assert await read() == 50
+
+
+async def test_a_failed_write_rolls_back_and_the_connection_stays_usable(db: Database) -> None:
+    try:
+        async with db.write() as conn:
+            await conn.execute(
+                api_tokens.insert().values(id="b" * 24, name="t", token_hash="x" * 64, scopes=[], created_at=1)
+            )
+            await conn.execute(
+                api_tokens.insert().values(id="b" * 24, name="t", token_hash="y" * 64, scopes=[], created_at=1)
+            )
+    except Exception as exc:
+        assert "unique" in str(exc).lower() or "duplicate" in str(exc).lower()
+    else:
+        raise AssertionError("the duplicate key was accepted")
+    async with db.write() as conn:
+        await conn.execute(
+            api_tokens.insert().values(id="c" * 24, name="t", token_hash="z" * 64, scopes=[], created_at=1)
+        )
+    async with db.read() as conn:
+        ids = set((await conn.execute(sa.select(api_tokens.c.id))).scalars())
+    assert ids == {"c" * 24}
