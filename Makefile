@@ -24,8 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (docs/benchmarks.md): needs wrk (Debian: apt-get install wrk) and PostgreSQL on
+# 127.0.0.1:5432 for scenario 5 (INBOXD_BENCH_PG_URL). BENCH_ARGS=--quick for a smoke run.
 bench: $(STAMP)
-	$(BIN)/python -m bench all
+	@command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed: it drives the load. Install it with: sudo apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""The baselines the scenarios compare with, each run in a process of its own."""
