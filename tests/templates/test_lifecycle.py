@@ -187,6 +187,20 @@ async def test_a_submit_whose_answer_was_lost_adopts_what_meta_has(rig: WhatsApp
     assert loc["status"] == "APPROVED" and loc["metadata"]["providerTemplateId"]
 
 
+async def test_concurrent_drafts_and_submits_of_one_template(rig: WhatsAppRig) -> None:
+    name = (await create(rig))["name"]
+    languages = ["en", "he", "fr", "de"]
+    drafts = await asyncio.gather(*(rig.client.post(templates_path(rig, name, "localizations"), json={
+        "language": lang, "components": [{"type": "BODY", "text": f"Hello {lang}"}]}) for lang in languages))
+    assert {r.status_code for r in drafts} == {200}
+    found = await listing(rig, includeAll="true")
+    assert sorted(found[0]["localizationDrafts"]) == sorted(languages)  # none lost
+    submits = await asyncio.gather(*(rig.client.post(templates_path(rig, name, "localizations", "en", "submit"))
+                                     for _ in range(4)))
+    assert sorted(r.status_code for r in submits) == [200, 422, 422, 422]
+    assert len([t for t in await sim_templates(rig) if t["language"] == "en"]) == 1
+
+
 async def test_an_account_without_a_waba_id_cannot_submit(rig: WhatsAppRig) -> None:
     async with rig.db.write() as conn:
         await conn.execute(channel_accounts.update().values(waba_id=None))

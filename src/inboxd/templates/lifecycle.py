@@ -57,8 +57,8 @@ async def load_account(conn: AsyncConnection, account_phone: str) -> ChannelAcco
     return account
 
 
-async def load_template(conn: AsyncConnection, account: ChannelAccount, name: str) -> sa.RowMapping:
-    template = await store.get_template(conn, account.id, name)
+async def load_template(conn: AsyncConnection, account: ChannelAccount, name: str, *, lock: bool = False) -> sa.RowMapping:
+    template = await store.get_template(conn, account.id, name, lock=lock)
     if template is None:
         raise NotFound(f"No template {name!r} on account {account.account_id}.", code="template_not_found")
     return template
@@ -108,7 +108,7 @@ def _taken(name: str) -> Conflict:
 async def update_template(services: Services, account_phone: str, name: str, body: Any, now: int) -> dict[str, Any]:
     async with services.db.write() as conn:
         account = await load_account(conn, account_phone)
-        template = await load_template(conn, account, name)
+        template = await load_template(conn, account, name, lock=True)
         values = parse_update(body, template)
         await store.update_template(conn, template["id"], {**values, "updated_at": now})
         if values.get("is_default"):
@@ -148,7 +148,7 @@ async def put_draft(services: Services, account_phone: str, name: str, body: Any
         # Fetched now, once, rather than on every send.
         defaults["header"] = await resolve_header(services, defaults["header"], header_format, "body.defaults.header")
     async with services.db.write() as conn:
-        template = await load_template(conn, account, name)
+        template = await load_template(conn, account, name, lock=True)
         await _check_draftable(conn, template, draft.language)
         drafts = {**(template["drafts"] or {}),
                   draft.language: {"language": draft.language, "components": draft.components, "lastUpdated": now}}
@@ -174,7 +174,7 @@ async def _check_draftable(conn: AsyncConnection, template: Any, language: str) 
 async def submit(services: Services, account_phone: str, name: str, language: str, now: int) -> dict[str, Any]:
     async with services.db.write() as conn:
         account = await load_account(conn, account_phone)
-        template = await load_template(conn, account, name)
+        template = await load_template(conn, account, name, lock=True)
         if not account.waba_id:
             raise RuleRefused(
                 f"Channel account {account.account_id} has no WhatsApp Business Account id, which template "
@@ -189,13 +189,21 @@ async def submit(services: Services, account_phone: str, name: str, language: st
         "components": components,
     }
     try:
-        created = await services.graph.create_template(account, graph_body)
-    except GraphError as exc:
-        if exc.code == 100 and exc.subcode == ALREADY_AT_META:
+        try:
+            created = await services.graph.create_template(account, graph_body)
+        except GraphError as exc:
+            if not (exc.code == 100 and exc.subcode == ALREADY_AT_META):
+                raise
             # Meta has it already (an earlier submit whose answer was lost): adopt Meta's state.
             await sync_account(services, account, now)
-            async with services.db.read() as conn:
+            async with services.db.write() as conn:
+                await store.update_localization(  # Meta said it exists, then did not list it
+                    conn, template["id"], language,
+                    {"status": "SUBMIT_FAILED", "meta": {"submitError": exc.as_message_error()}, "updated_at": now},
+                    only_if_status="REQUESTED",
+                )
                 return await template_json(conn, template["id"])
+    except GraphError as exc:
         async with services.db.write() as conn:
             await store.update_localization(
                 conn, template["id"], language,

@@ -23,10 +23,16 @@ _WITH_ACCOUNT = sa.select(templates, channel_accounts.c.account_id.label("accoun
 )
 
 
-async def get_template(conn: AsyncConnection, channel_account_id: str, name: str) -> sa.RowMapping | None:
+async def get_template(
+    conn: AsyncConnection, channel_account_id: str, name: str, *, lock: bool = False
+) -> sa.RowMapping | None:
+    """`lock`: hold the template row until commit (PostgreSQL; SQLite has one writer anyway), for
+    read-modify-write of its drafts and localizations by concurrent requests."""
     query = _WITH_ACCOUNT.where(
         templates.c.channel_account_id == channel_account_id, templates.c.provider_name == name.lower()
     )
+    if lock:
+        query = query.with_for_update(of=templates)
     return (await conn.execute(query)).mappings().first()
 
 
