@@ -4,14 +4,17 @@ webhooks back. The issue's "Done when" points are the first tests."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from inboxd.domain.scopes import Scope
 from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED
 from inboxd.store.tables import chats, messages
 from tests.support.wa import API, WhatsAppRig
+from tests.support.webhooks import post_webhook, text_webhook, wait_processed
 from tests.templates.conftest import approved_template, create, localize, send_template, submit, templates_path
 
 USER = "972521234567"
@@ -455,3 +458,26 @@ async def test_scopes(rig: WhatsAppRig, make_token) -> None:  # type: ignore[no-
         assert r.status_code == 403, (path, r.text)
         assert r.json()["details"] == [{"scope": scope, "reason": "missing scope"}]
     assert (await rig.client.get(f"{API}/whatsapp/templates", headers=headers)).status_code == 200
+
+
+async def test_a_late_reply_applies_the_status_but_does_not_answer_outside_the_window(rig: WhatsAppRig) -> None:
+    template = await approved_template(rig, chatStatus=3, replyText="too late to say")
+    r = await send_template(rig, {"templateName": template["name"], "to": USER, "body": ["Dana", "1"]})
+    assert r.status_code == 200, r.text
+    two_days_ago = int(time.time()) - 2 * 86400
+    webhook = text_webhook(phone_number_id=rig.account.phone_number_id, wa_id=USER, wamid="wamid.LATE", text="ok",
+                           timestamp=two_days_ago)
+    async with httpx.AsyncClient(base_url=rig.server.url) as http:
+        assert (await post_webhook(http, webhook, rig.account.app_secret)).status_code == 200
+    await wait_processed(rig.db)
+    chat = await chat_row(rig)
+    assert chat is not None and chat["status"] == 3 and chat["reply_action"] is None
+    assert len(await rig.sent_to(USER)) == 1
+
+
+async def test_a_location_header_template_is_not_sendable_yet(rig: WhatsAppRig) -> None:
+    template = await approved_template(rig, components=[{"type": "HEADER", "format": "LOCATION"},
+                                                        {"type": "BODY", "text": "Your order is on its way"}])
+    r = await send_template(rig, {"templateName": template["name"], "to": USER})
+    assert r.status_code == 422 and r.json()["code"] == "template_not_sendable"
+    assert await rig.sent_to(USER) == []
