@@ -144,27 +144,10 @@ class InboundProcessor:
         fetched, complete = await self._fetch_media(new_messages, accounts)
         now = now_ms()
         async with self.db.write() as conn:
-            for message in new_messages:
-                if message.media is not None and message.external_id not in fetched:
-                    continue  # download failed: left for the retry of this event
-                await self._store_message(conn, accounts[message.phone_number_id], message, fetched, now)
-            for report in parsed.statuses:
-                account = accounts.get(report.phone_number_id)
-                if account is None:
-                    continue
-                metrics.webhook_events.labels("whatsapp", f"status_{report.raw.get('status')}").inc()
-                changed = await messages_store.apply_status_report(
-                    conn,
-                    channel_account_id=account.id,
-                    external_id=report.external_id,
-                    status=report.status,
-                    timestamp=report.timestamp_ms,
-                    error=report.error,
-                    now=now,
-                    callback_data=report.callback_data,
-                )
-                if changed is not None:
-                    await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=changed)
+            storable = [m for m in new_messages if m.media is None or m.external_id in fetched]
+            # (a message whose media download failed is left for the retry of this event)
+            await self._store_messages(conn, accounts, storable, fetched, now)
+            await self._apply_statuses(conn, accounts, parsed, now)
             for error in parsed.errors:
                 metrics.webhook_events.labels("whatsapp", "error").inc()
                 log.warning("WhatsApp reported an error: %s", error)
@@ -218,14 +201,78 @@ class InboundProcessor:
                 complete = False
         return fetched, complete
 
-    async def _store_message(
+    async def _apply_statuses(
+        self, conn: AsyncConnection, accounts: dict[str, ChannelAccount], parsed: ParsedWebhook, now: int
+    ) -> None:
+        """Every status of the event, per account in one batch (`apply_status_reports`)."""
+        by_account: dict[str, list[messages_store.StatusInput]] = {}
+        for report in parsed.statuses:
+            account = accounts.get(report.phone_number_id)
+            if account is None:
+                continue
+            metrics.webhook_events.labels("whatsapp", f"status_{report.raw.get('status')}").inc()
+            by_account.setdefault(account.id, []).append(
+                messages_store.StatusInput(
+                    external_id=report.external_id, status=report.status, timestamp=report.timestamp_ms,
+                    error=report.error, callback_data=report.callback_data,
+                )
+            )
+        for account_id, reports in by_account.items():
+            changed = await messages_store.apply_status_reports(
+                conn, channel_account_id=account_id, reports=reports, now=now
+            )
+            for message in changed:
+                await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
+
+    async def _store_messages(
+        self,
+        conn: AsyncConnection,
+        accounts: dict[str, ChannelAccount],
+        items: list[InboundMessage],
+        fetched: dict[str, FetchedMedia | MediaUnavailable],
+        now: int,
+    ) -> None:
+        """The event's new messages, per account: their chats (`ensure_chats`), one insert for
+        all (deduplicated on the wamid), one update of the chats' window and preview, then per
+        message in order its reaction and `MESSAGE_CREATED`."""
+        by_account: dict[str, list[InboundMessage]] = {}
+        for item in items:
+            by_account.setdefault(item.phone_number_id, []).append(item)
+        for phone_number_id, group in by_account.items():
+            account = accounts[phone_number_id]
+            titles: dict[str, str | None] = {}
+            for item in group:
+                if item.profile_name:
+                    titles[item.contact_id] = item.profile_name
+                else:
+                    titles.setdefault(item.contact_id, None)
+            chat_ids = await chats_store.ensure_chats(conn, channel_account_id=account.id, contacts=titles, now=now)
+            rows = [
+                await self._message_row(conn, account, item, chat_ids[item.contact_id], fetched, now) for item in group
+            ]
+            inserted = await messages_store.insert_new_messages(conn, rows)
+            stored = [(item, row) for item, row in zip(group, rows, strict=True) if row["id"] in inserted]
+            # (a row not inserted: a concurrent processing of the same webhook got there first)
+            await chats_store.record_incoming_many(
+                conn,
+                [(row["chat_id"], item.timestamp_ms, last_message_preview(item.type, row["content"])) for item, row in stored],
+                now,
+            )
+            for item, row in stored:
+                metrics.webhook_events.labels("whatsapp", f"message_{item.raw.get('type')}").inc()
+                if item.reaction_to:
+                    await self._record_reaction(conn, account.id, item)
+                await self.events.publish(conn, MESSAGE_CREATED, message=row)
+
+    async def _message_row(
         self,
         conn: AsyncConnection,
         account: ChannelAccount,
         item: InboundMessage,
+        chat_id: str,
         fetched: dict[str, FetchedMedia | MediaUnavailable],
         now: int,
-    ) -> None:
+    ) -> dict[str, object]:
         content = item.content
         if item.media is not None:
             result = fetched[item.external_id]
@@ -244,16 +291,8 @@ class InboundProcessor:
             else:
                 media_item["error"] = {"message": str(result)}
             content = {"media": [media_item]}
-        chat_id = await chats_store.ensure_chat(
-            conn,
-            chat_id=new_id(),
-            channel_account_id=account.id,
-            contact_id=item.contact_id,
-            title=item.profile_name,
-            now=now,
-        )
         status_entry = {"status": int(MessageStatus.DELIVERED), "timestamp": item.timestamp_ms}
-        row = {
+        return {
             "id": new_id(),
             "chat_id": chat_id,
             "channel_account_id": account.id,
@@ -267,15 +306,6 @@ class InboundProcessor:
             "updated_at": now,
             "context": item.context_id,
         }
-        if not await messages_store.insert_message(conn, row):
-            return  # a concurrent processing of the same webhook got there first
-        metrics.webhook_events.labels("whatsapp", f"message_{item.raw.get('type')}").inc()
-        await chats_store.record_incoming(
-            conn, chat_id, timestamp=item.timestamp_ms, preview=last_message_preview(item.type, content), now=now
-        )
-        if item.reaction_to:
-            await self._record_reaction(conn, account.id, item)
-        await self.events.publish(conn, MESSAGE_CREATED, message=row)
 
     async def _record_reaction(self, conn: AsyncConnection, account_id: str, item: InboundMessage) -> None:
         """Keep the reaction on the message it reacts to (`reactions`, additive), one per

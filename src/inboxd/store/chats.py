@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.domain.ids import new_id
 from inboxd.domain.status import ChatStatus
 from inboxd.store.tables import channel_accounts, chats
 from inboxd.store.upsert import insert_for
@@ -160,3 +161,96 @@ async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[sa.Ro
     )
     total = (await conn.execute(count)).scalar_one()
     return rows, total
+
+
+async def ensure_chats(
+    conn: AsyncConnection, *, channel_account_id: str, contacts: dict[str, str | None], now: int
+) -> dict[str, str]:
+    """`ensure_chat` for many contacts of one account: {contact_id: chat_id}, in a few
+    statements whatever the count. The missing chats are inserted at once with ON CONFLICT DO
+    NOTHING (a concurrent webhook for the same new contact makes one chat, as with the upsert);
+    every chat this did not create is touched like the upsert's conflict branch (title when
+    given, `updated_at`)."""
+    found = await _chat_ids(conn, channel_account_id, list(contacts))
+    missing = [c for c in contacts if c not in found]
+    created: set[str] = set()
+    if missing:
+        rows = [
+            {"id": new_id(), "channel_account_id": channel_account_id, "contact_id": contact,
+             "title": contacts[contact], "status": int(NEW_CHAT_STATUS), "unread_count": 0, "labels": [],
+             "created_at": now, "updated_at": now, "last_seq": 0}
+            for contact in missing
+        ]
+        stmt = (
+            insert_for(conn, chats)
+            .on_conflict_do_nothing(index_elements=["channel_account_id", "contact_id"])
+            .returning(chats.c.contact_id)
+        )
+        created = set((await conn.execute(stmt, rows)).scalars())
+        found.update(await _chat_ids(conn, channel_account_id, missing))
+    touched = [(contact, chat_id) for contact, chat_id in found.items() if contact not in created]
+    if touched:
+        await conn.execute(
+            _TOUCH_CHAT,
+            [{"b_id": chat_id, "b_title": contacts[contact] or None, "b_now": now} for contact, chat_id in touched],
+        )
+    return found
+
+
+async def _chat_ids(conn: AsyncConnection, channel_account_id: str, contact_ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(contact_ids), 500):
+        query = sa.select(chats.c.contact_id, chats.c.id).where(
+            chats.c.channel_account_id == channel_account_id, chats.c.contact_id.in_(contact_ids[start : start + 500])
+        )
+        found.update({contact: chat_id for contact, chat_id in (await conn.execute(query)).all()})
+    return found
+
+
+_TOUCH_CHAT = (
+    chats.update()
+    .where(chats.c.id == sa.bindparam("b_id"))
+    .values(title=sa.func.coalesce(sa.bindparam("b_title", type_=sa.Text), chats.c.title), updated_at=sa.bindparam("b_now"))
+)
+
+
+def _record_incoming_stmt() -> sa.Update:
+    ts = sa.bindparam("b_ts", type_=sa.BigInteger)
+    newer = sa.or_(chats.c.last_message_at.is_(None), chats.c.last_message_at <= ts)
+    return (
+        chats.update()
+        .where(chats.c.id == sa.bindparam("b_id"))
+        .values(
+            last_incoming_at=sa.case(
+                (sa.or_(chats.c.last_incoming_at.is_(None), chats.c.last_incoming_at < ts), ts),
+                else_=chats.c.last_incoming_at,
+            ),
+            last_message=sa.case(
+                (newer, sa.bindparam("b_preview", type_=chats.c.last_message.type)), else_=chats.c.last_message
+            ),
+            last_message_at=sa.case((newer, ts), else_=chats.c.last_message_at),
+            unread_count=chats.c.unread_count + sa.bindparam("b_count", type_=sa.Integer),
+            updated_at=sa.bindparam("b_now", type_=sa.BigInteger),
+        )
+    )
+
+
+_RECORD_INCOMING = _record_incoming_stmt()
+
+
+async def record_incoming_many(conn: AsyncConnection, items: list[tuple[str, int, dict[str, Any]]], now: int) -> None:
+    """`record_incoming` for many new incoming messages, (chat_id, timestamp, preview) in
+    arrival order, in one executemany: per chat, the newest message (the later one of equal
+    timestamps) gives the window and the preview, and unread grows by the count — what applying
+    them one by one gives."""
+    per_chat: dict[str, dict[str, Any]] = {}
+    for chat_id, timestamp, preview in items:
+        entry = per_chat.get(chat_id)
+        if entry is None:
+            per_chat[chat_id] = {"b_id": chat_id, "b_ts": timestamp, "b_preview": preview, "b_count": 1, "b_now": now}
+            continue
+        entry["b_count"] += 1
+        if timestamp >= entry["b_ts"]:
+            entry["b_ts"], entry["b_preview"] = timestamp, preview
+    if per_chat:
+        await conn.execute(_RECORD_INCOMING, list(per_chat.values()))
