@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxd.delivery.accept import Accepted, Idempotency, OutgoingItem, accept_outgoing, find_replay
+from inboxd.delivery.accept import Accepted, Idempotency, OnAccept, OutgoingItem, accept_outgoing, find_replay
 from inboxd.delivery.session import send_session_message
 from inboxd.domain.content import parse_send_request
 from inboxd.domain.errors import InvalidRequest, NotFound, RuleRefused, problem
@@ -289,7 +289,7 @@ def reply_action(template: Any, override: dict[str, Any] | None, now: int, messa
     }
 
 
-def _chat_changes(template: Any, req: TemplateSendRequest, now: int):  # type: ignore[no-untyped-def]
+def _chat_changes(template: Any, req: TemplateSendRequest, now: int) -> OnAccept:
     """`on_accept`: the reply action and `setChat`, in the transaction that stores the message."""
 
     async def apply(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
