@@ -124,7 +124,7 @@ def check_components(value: Any, path: str, problems: Problems) -> list[dict[str
             problems.add(where, "must be an object")
             continue
         kind = component.get("type")
-        kind = kind.upper() if isinstance(kind, str) else kind
+        kind = kind.upper() if isinstance(kind, str) else None
         if kind not in COMPONENT_ORDER:
             problems.add(f"{where}.type", f"must be one of {', '.join(COMPONENT_ORDER)}")
             continue
@@ -144,7 +144,7 @@ def check_components(value: Any, path: str, problems: Problems) -> list[dict[str
 def _header(component: dict[str, Any], path: str, problems: Problems) -> dict[str, Any] | None:
     obj(component, path, problems, _KEYS["HEADER"])
     fmt = component.get("format")
-    fmt = fmt.upper() if isinstance(fmt, str) else fmt
+    fmt = fmt.upper() if isinstance(fmt, str) else None
     if fmt not in HEADER_FORMATS:
         problems.add(f"{path}.format", f"must be one of {', '.join(HEADER_FORMATS)}")
         return None
@@ -254,7 +254,7 @@ def _button(button: Any, path: str, problems: Problems) -> dict[str, Any] | None
         problems.add(path, "must be an object")
         return None
     kind = button.get("type")
-    kind = kind.upper() if isinstance(kind, str) else kind
+    kind = kind.upper() if isinstance(kind, str) else None
     if kind not in _BUTTON_KEYS:
         problems.add(f"{path}.type", f"must be one of {', '.join(_BUTTON_KEYS)}")
         return None
