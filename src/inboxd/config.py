@@ -100,6 +100,30 @@ class Settings(BaseSettings):
             "writes one of them as the whole message (case-insensitive)."
         ),
     )
+    events_retry_horizon_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description=(
+            "How long inboxd keeps retrying an event subscription delivery (network error, 5xx, 408, 429) "
+            "before giving up on that event, counted from the event."
+        ),
+    )
+    events_retry_max_seconds: float = Field(
+        default=600.0, gt=0, description="Longest backoff between two attempts to deliver an event."
+    )
+    events_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of one event delivery request, connect to last response byte."
+    )
+    events_allow_private_urls: bool = Field(
+        default=False,
+        description=(
+            "Allow event subscription URLs on private, loopback and link-local addresses (receivers on the "
+            "operator's own network, tests). Off: only public addresses, checked on every connection."
+        ),
+    )
+    events_runs_retention_days: float = Field(
+        default=7.0, gt=0, description="How long finished event deliveries (runs) and their attempts are kept."
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     @cached_property

@@ -275,3 +275,98 @@ template_localizations = sa.Table(
     sa.Column("updated_at", Ms, nullable=False),
     sa.Index("ix_template_localizations_provider_template_id", "provider_template_id"),
 )
+
+# --- event subscriptions (docs/events.md) ---------------------------------------------------
+
+# A Texter scenario used as an event subscription. `signing_secret` keys the HMAC signature of
+# every delivery, so it is kept in clear (like a channel's app secret); it is shown once, at import.
+scenarios = sa.Table(
+    "scenarios",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("system", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("signing_secret", sa.Text, nullable=False),
+    # No foreign key: revisions point at their scenario, and this points back at one of them.
+    sa.Column("active_revision_id", Id),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+# Revisions (numbered, immutable once made) and drafts of each scenario. `definition` holds the
+# validated scenario data: triggerEvents, loaders, conditions, actions, options, …
+scenario_revisions = sa.Table(
+    "scenario_revisions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("scenario_id", Id, sa.ForeignKey("scenarios.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # revision | draft
+    sa.Column("version", sa.Integer),  # revisions: 1, 2, …; drafts: none
+    sa.Column("parent_version", sa.Integer),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("definition", Json, nullable=False),
+    sa.Column("author_uid", sa.Text),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("modified_at", Ms, nullable=False),
+    sa.Column("activated_at", Ms),
+    sa.Column("activations", Json, nullable=False),  # [{timestamp, userUid}]
+)
+
+# The trigger events of each *active* scenario: the one lookup made inside every transaction
+# that raises an event, so it is exact and indexed.
+scenario_triggers = sa.Table(
+    "scenario_triggers",
+    metadata,
+    sa.Column("trigger_event", sa.String(128), primary_key=True),
+    sa.Column("scenario_id", Id, primary_key=True),
+)
+
+# The event delivery outbox, and the record of each delivery ("run"). A row is written in the
+# transaction of the change that raised the event; workers claim due rows with leases, the head
+# of each (scenario, order_key) stream first. No foreign keys: deleting a subscription must never
+# make the transaction of a change (an incoming message) fail.
+event_deliveries = sa.Table(
+    "event_deliveries",
+    metadata,
+    # Insertion order: the order of events within a stream.
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    # The stable event id receivers deduplicate on (X-Inboxd-Event-Id).
+    sa.Column("id", Id, nullable=False, unique=True),
+    sa.Column("scenario_id", Id, nullable=False),
+    sa.Column("revision_id", Id, nullable=False),
+    sa.Column("trigger_event", sa.String(128), nullable=False),
+    sa.Column("event_name", sa.String(255)),
+    # Events of one stream (a chat) are delivered one at a time, in `seq` order.
+    sa.Column("order_key", sa.String(128), nullable=False),
+    sa.Column("chat_id", Id),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("headers", Json),
+    # The exact bytes sent and signed, the same on every attempt.
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("due_at", Ms, nullable=False),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", Ms),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("finished_at", Ms),
+    sa.Index("ix_event_deliveries_state_due_at", "state", "due_at"),
+    sa.Index("ix_event_deliveries_state_scenario_id_order_key_seq", "state", "scenario_id", "order_key", "seq"),
+    sa.Index("ix_event_deliveries_scenario_id_seq", "scenario_id", "seq"),
+    sa.Index("ix_event_deliveries_finished_at", "finished_at"),
+)
+
+# Every attempt to deliver an event: what the receiver answered, how fast, or what went wrong.
+event_attempts = sa.Table(
+    "event_attempts",
+    metadata,
+    sa.Column("delivery_id", Id, primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("started_at", Ms, nullable=False),
+    sa.Column("latency_ms", sa.Integer),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("outcome", sa.String(16), nullable=False),  # delivered | retry | failed
+)
