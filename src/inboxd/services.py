@@ -17,6 +17,7 @@ from inboxd.delivery.listener import listen
 from inboxd.delivery.waiters import DeliveryWaiters
 from inboxd.delivery.worker import DeliveryWorker
 from inboxd.domain_events import DomainEvents
+from inboxd.events import EventService
 from inboxd.inbound.processor import InboundProcessor
 from inboxd.media.filestore import FileStore
 from inboxd.store.db import Database
@@ -40,6 +41,8 @@ class Services:
     # Published inside the transactions that change messages and chats.
     events: DomainEvents = field(default_factory=DomainEvents)
     delivery: list[DeliveryWorker] = field(default_factory=list)
+    # Event subscriptions: queues deliveries on domain events, and delivers them.
+    event_delivery: EventService | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -56,6 +59,8 @@ class Services:
             webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), events=events,
         )
         inbound.on_statuses = services.wake_delivery
+        services.event_delivery = EventService(settings, db)
+        services.event_delivery.install(events)
         install_templates(services)  # template status webhooks, stop words, reply actions
         return services
 
@@ -77,6 +82,8 @@ class Services:
             self._tasks.append(loop.create_task(self.new_delivery_worker().run(self._stop)))
         if count:
             self._tasks.append(loop.create_task(listen(self.db, NOTIFY_CHANNEL, self.wake_delivery, self._stop)))
+            if self.event_delivery is not None:
+                self._tasks.append(loop.create_task(self.event_delivery.run(self._stop)))
             self._tasks.append(
                 loop.create_task(
                     housekeeping.run(self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days)
@@ -94,4 +101,6 @@ class Services:
     async def aclose(self) -> None:
         await self.stop_workers()
         await self.http.aclose()
+        if self.event_delivery is not None:
+            await self.event_delivery.aclose()
         await self.db.dispose()
