@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__
 from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
@@ -31,6 +32,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (chats, messages, send, files, uploads, templates):
         router.include_router(module.router)
+    router.include_router(scenario_routes.router)  # event subscriptions (docs/events.md)
     return router
 
 
