@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from inboxd.config import Settings
 from inboxd.domain.clock import now_ms
+from inboxd.events import store as events_store
 from inboxd.events.signing import verify
 from inboxd.store.db import Database
 from tests.conftest import WhatsAppAccountSpec
@@ -257,3 +258,29 @@ async def test_unsubscribing_stops_queued_events(
     count = len(receiver.seen)
     await asyncio.sleep(0.6)
     assert len(receiver.seen) <= count + 1  # at most one attempt already in flight
+
+
+async def test_an_event_held_by_a_dead_worker_is_delivered_by_another_once_its_lease_runs_out(
+    events_settings: Settings, db: Database, receiver: Receiver, wa_account: WhatsAppAccountSpec
+) -> None:
+    """Nothing that matters is in a worker's memory: a worker that claimed an event and died
+    (no answer recorded) only holds it until its lease runs out; then another sends it, same id."""
+    idle = events_settings.model_copy(update={"workers": 0})  # no worker loops: we play them here
+    secret = await token(db)
+    async with start_server(idle, db) as live:
+        async with httpx.AsyncClient(base_url=live.url, headers={"Authorization": f"Bearer {secret}"}) as api:
+            scenario = await subscribe(api, "new-incoming-messages", receiver.url)
+            await incoming(live.url, wa_account, "972500000081", "held")
+            assert live.services is not None
+            await live.services.inbound.run_once()  # store the message: the event is queued
+            async with db.write() as conn:
+                [held] = await events_store.claim_due(conn, owner="dead-worker", now=now_ms(), lease_ms=600, limit=10)
+            assert live.services.event_delivery is not None
+            worker = live.services.event_delivery.worker
+            assert await worker.run_once() == 0  # leased to the dead worker
+            await asyncio.sleep(0.7)
+            await worker.drain(seconds=10)
+            [run] = await runs(api, scenario["_id"])
+    [got] = receiver.requests
+    assert got.event_id == held["id"] == run["_id"]
+    assert run["status"] == "delivered" and run["attemptCount"] == 2 and len(run["attempts"]) == 1

@@ -201,8 +201,8 @@ async def record_attempt(
 ) -> bool:
     """Keep the attempt and move the delivery on: `delivered`/`failed` (finished) or back to
     `pending` until `due_at`. The delivery only moves if this worker still holds it (a worker
-    whose lease ran out may find another one retried it meanwhile); the attempt is kept anyway."""
-    await conn.execute(event_attempts.insert().values(delivery_id=row["id"], **attempt))
+    whose lease ran out may find another one retried it meanwhile); the attempt is kept anyway,
+    unless the delivery is gone (its subscription was deleted meanwhile)."""
     values: dict[str, Any] = {
         "state": state,
         "lease_owner": None,
@@ -219,7 +219,10 @@ async def record_attempt(
         .where(event_deliveries.c.seq == row["seq"], event_deliveries.c.lease_owner == owner)
         .values(**values)
     )
-    return result.rowcount == 1
+    moved = result.rowcount == 1
+    if moved or (await conn.execute(sa.select(event_deliveries.c.seq).where(event_deliveries.c.seq == row["seq"]))).first():
+        await conn.execute(event_attempts.insert().values(delivery_id=row["id"], **attempt))
+    return moved
 
 
 async def count_pending(conn: AsyncConnection) -> int:

@@ -28,6 +28,8 @@ USER_AGENT = f"inboxd/{__version__} (event delivery)"
 # A name with many addresses: try a few, so one unreachable address does not fail the delivery
 # but one URL cannot cost many connect timeouts.
 MAX_ADDRESSES_TRIED = 3
+# Connecting takes at most this long (within the whole request's time limit).
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class AddressRefused(Exception):
@@ -106,7 +108,7 @@ def new_event_client(
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
     return httpx.AsyncClient(
         transport=_GuardedTransport(policy, resolver, limits),
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
         follow_redirects=False,
         trust_env=False,
         headers={"User-Agent": USER_AGENT},

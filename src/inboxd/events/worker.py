@@ -21,7 +21,7 @@ from inboxd.events import store as events_store
 from inboxd.events.metrics import event_deliveries, event_delivery_latency
 from inboxd.events.retry import Outcome, next_attempt, outcome_of, retry_after_seconds
 from inboxd.events.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
-from inboxd.events.transport import AddressRefused
+from inboxd.events.transport import CONNECT_TIMEOUT_SECONDS, AddressRefused
 from inboxd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,10 @@ class EventDeliveryWorker:
                     await response.aclose()
         except AddressRefused as exc:
             refused, error = True, str(exc)
-        except TimeoutError:
+        except httpx.ConnectTimeout:
+            status, error = None, f"could not connect within {min(timeout, CONNECT_TIMEOUT_SECONDS):g} s"
+        except (TimeoutError, httpx.TimeoutException):  # ours or httpx's, whichever fires first
             status, error = None, f"no answer within {timeout:g} s"
-        except httpx.TimeoutException as exc:
-            status, error = None, f"timed out ({type(exc).__name__})"
         except httpx.HTTPError as exc:
             status, error = None, f"{type(exc).__name__}: {exc}"[:SNIPPET_CHARS]
         latency = int((time.monotonic() - clock) * 1000)
