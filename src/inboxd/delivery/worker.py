@@ -91,6 +91,8 @@ class DeliveryWorker:
         self.owner = f"w-{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._results: list[tuple[dict[str, Any], str, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -200,15 +202,46 @@ class DeliveryWorker:
             raise
 
     async def _accepted(self, row: dict[str, Any], wamid: str) -> None:
+        """Record a send Graph accepted. The records of sends that finish while a record is
+        being written wait and go together in the next transaction (one commit and a few
+        statements for all: `outbox.finish_many`, `messages.attach_external_ids`); each send
+        returns once its record committed, as before."""
         metrics.outbound_sends.labels("accepted").inc()
+        done = asyncio.get_running_loop().create_future()
+        self._results.append((row, wamid, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.get_running_loop().create_task(self._record_results())
+        await done
+
+    async def _record_results(self) -> None:
+        while self._results:
+            batch, self._results = self._results, []
+            try:
+                await self._record_batch(batch)
+            except Exception:
+                # One bad record must not fail the others: record them one by one.
+                log.exception("recording %d accepted sends together failed; recording them one by one", len(batch))
+                for item in batch:
+                    try:
+                        await self._record_batch([item])
+                    except Exception as exc:
+                        if not item[2].done():
+                            item[2].set_exception(exc)
+            self.wake()  # the chats' next messages are due now
+
+    async def _record_batch(self, batch: list[tuple[dict[str, Any], str, asyncio.Future[None]]]) -> None:
         now = now_ms()
         async with self.db.write() as conn:
-            await outbox_store.finish(conn, row["outbox_id"], self.owner)
-            changed = await messages_store.attach_external_id(conn, row["id"], row["channel_account_id"], wamid, now)
+            await outbox_store.finish_many(conn, [row["outbox_id"] for row, _, _ in batch], self.owner)
+            changed = await messages_store.attach_external_ids(
+                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in batch], now
+            )
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
-        self.waiters.resolve(row["id"])
-        self.wake()  # the chat's next message is due now
+        for row, _, done in batch:
+            self.waiters.resolve(row["id"])
+            if not done.done():
+                done.set_result(None)
 
     async def _in_doubt(self, row: dict[str, Any], why: str) -> None:
         metrics.outbound_sends.labels("in_doubt").inc()

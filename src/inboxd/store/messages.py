@@ -301,3 +301,56 @@ async def apply_status_reports(
             ],
         )
     return changed
+
+
+_ATTACH = (
+    messages.update()
+    .where(messages.c.id == sa.bindparam("b_id"), messages.c.external_id.is_(None))
+    .values(external_id=sa.bindparam("b_wamid"), updated_at=sa.bindparam("b_now"))
+)
+
+
+async def attach_external_ids(
+    conn: AsyncConnection, items: list[tuple[str, str, str]], now: int
+) -> list[sa.RowMapping]:
+    """`attach_external_id` for many sent messages, (message id, account id, wamid) each, in a
+    few statements: the rows that have no provider id yet take theirs, then the statuses parked
+    for those wamids are applied. Returns the rows after each applied status."""
+    if not items:
+        return []
+    ids = [mid for mid, _, _ in items]
+    without: set[str] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = sa.select(messages.c.id).where(
+            messages.c.id.in_(ids[start : start + _IN_CHUNK]), messages.c.external_id.is_(None)
+        )
+        without |= set((await conn.execute(query)).scalars())
+    attached = [(mid, account, wamid) for mid, account, wamid in items if mid in without]
+    if not attached:
+        return []
+    await conn.execute(_ATTACH, [{"b_id": mid, "b_wamid": wamid, "b_now": now} for mid, _, wamid in attached])
+    by_key = {(account, wamid): mid for mid, account, wamid in attached}
+    parked: list[Any] = []
+    keys = list(by_key)
+    for start in range(0, len(keys), _IN_CHUNK):
+        parked += (
+            await conn.execute(
+                sa.delete(unmatched_statuses)
+                .where(
+                    sa.tuple_(unmatched_statuses.c.channel_account_id, unmatched_statuses.c.external_id).in_(
+                        keys[start : start + _IN_CHUNK]
+                    )
+                )
+                .returning(
+                    unmatched_statuses.c.channel_account_id, unmatched_statuses.c.external_id,
+                    unmatched_statuses.c.status, unmatched_statuses.c.timestamp, unmatched_statuses.c.error,
+                )
+            )
+        ).all()
+    position = {mid: i for i, mid in enumerate(ids)}
+    changed = []
+    for account, wamid, status, timestamp, error in sorted(parked, key=lambda p: (position[by_key[(p[0], p[1])]], p[3])):
+        row = await set_status(conn, by_key[(account, wamid)], status, timestamp, error, now)
+        if row is not None:
+            changed.append(row)
+    return changed

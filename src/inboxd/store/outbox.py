@@ -151,3 +151,14 @@ async def reserve_send_slots(
     )
     first = result.scalar_one() - interval * count
     return [first + i * interval for i in range(count)]
+
+
+async def finish_many(conn: AsyncConnection, outbox_ids: list[str], owner: str) -> None:
+    """`finish` for many rows in one statement."""
+    for start in range(0, len(outbox_ids), 500):
+        await conn.execute(
+            outbox.delete().where(
+                outbox.c.id.in_(outbox_ids[start : start + 500]),
+                sa.or_(outbox.c.lease_owner == owner, outbox.c.lease_owner.is_(None)),
+            )
+        )
