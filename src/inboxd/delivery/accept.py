@@ -9,6 +9,8 @@ requests exactly one commits messages and the others replay it.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,7 @@ from inboxd.domain_events import MESSAGE_CREATED, DomainEvents
 from inboxd.store import chats as chats_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.db import Database, is_unique_violation
-from inboxd.store.tables import idempotency_keys, messages
+from inboxd.store.tables import chats, idempotency_keys, messages
 from inboxd.store.upsert import insert_for
 
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
@@ -100,7 +102,36 @@ async def accept_outgoing(
 ) -> Accepted:
     """`on_accept(conn, rows)`, if given, runs inside the transaction after the messages are
     staged (e.g. a template send setting the chat's reply action), so it commits with them and
-    is skipped on a replay."""
+    is skipped on a replay.
+
+    Group commit: requests that arrive while the database is busy with an earlier group are
+    accepted together in the next transaction (`_accept_group`), each returning once that
+    transaction committed — the same guarantees as one transaction each, at a fraction of the
+    statements and commits under load."""
+    request = _Request(
+        chat_id, account_id, items, message_ids or [new_id() for _ in items], now, idempotency, tmp_send_id,
+        context, agent, events, on_accept,
+    )
+    return await _group_for(db).submit(request)
+
+
+async def _accept_one(
+    db: Database,
+    chat_id: str,
+    account_id: str,
+    items: list[OutgoingItem],
+    *,
+    now: int,
+    idempotency: Idempotency | None = None,
+    tmp_send_id: str | None = None,
+    context: str | None = None,
+    agent: str | None = None,
+    events: DomainEvents | None = None,
+    message_ids: list[str] | None = None,
+    on_accept: OnAccept | None = None,
+) -> Accepted:
+    """One request in a transaction of its own (a group that failed retries this way, so one
+    request's failure cannot fail the others)."""
     ids = message_ids or [new_id() for _ in items]
     try:
         async with db.write() as conn:
@@ -203,3 +234,172 @@ async def _claim_key(conn: AsyncConnection, chat_id: str, idem: Idempotency, ids
     )
     result = await conn.execute(stmt)
     return result.rowcount == 1
+
+
+# --- group commit ------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Request:
+    chat_id: str
+    account_id: str
+    items: list[OutgoingItem]
+    ids: list[str]
+    now: int
+    idempotency: Idempotency | None
+    tmp_send_id: str | None
+    context: str | None
+    agent: str | None
+    events: DomainEvents | None
+    on_accept: OnAccept | None
+    done: asyncio.Future[Accepted] | None = None
+
+
+class _Group:
+    """The requests waiting for the next accepting transaction of one database (per event loop)."""
+
+    MAX = 256
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.loop = asyncio.get_running_loop()
+        self.pending: list[_Request] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, request: _Request) -> Accepted:
+        request.done = self.loop.create_future()
+        self.pending.append(request)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._run())
+        return await request.done
+
+    async def _run(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[: self.MAX], self.pending[self.MAX :]
+            try:
+                await _accept_group(self.db, batch)
+            except Exception:  # the group rolled back: each request on its own
+                for r in batch:
+                    await _settle(r, _accept_one(
+                        self.db, r.chat_id, r.account_id, r.items, now=r.now, idempotency=r.idempotency,
+                        tmp_send_id=r.tmp_send_id, context=r.context, agent=r.agent, events=r.events,
+                        message_ids=r.ids, on_accept=r.on_accept,
+                    ))
+
+
+_GROUPS: weakref.WeakKeyDictionary[Database, _Group] = weakref.WeakKeyDictionary()
+
+
+def _group_for(db: Database) -> _Group:
+    group = _GROUPS.get(db)
+    if group is None or group.loop is not asyncio.get_running_loop():
+        group = _GROUPS[db] = _Group(db)
+    return group
+
+
+async def _settle(request: _Request, outcome: Awaitable[Accepted]) -> None:
+    assert request.done is not None
+    try:
+        result = await outcome
+    except Exception as exc:
+        if not request.done.done():
+            request.done.set_exception(exc)
+    else:
+        if not request.done.done():
+            request.done.set_result(result)
+
+
+async def _accept_group(db: Database, batch: list[_Request]) -> None:
+    """Accept every request of the group in one transaction; a request whose idempotency key
+    is taken answers with the earlier result. Raises (nothing committed) if anything fails."""
+    taken: list[_Request] = []
+    async with db.write() as conn:
+        staged: list[_Request] = []
+        for r in batch:
+            if r.idempotency is not None and not await _claim_key(conn, r.chat_id, r.idempotency, r.ids, r.now):
+                taken.append(r)
+            else:
+                staged.append(r)
+        rows = await _stage_many(conn, staged)
+        for r in staged:
+            if r.on_accept is not None:
+                await r.on_accept(conn, rows[id(r)])
+    taken_ids = {id(r) for r in taken}
+    for r in batch:
+        if id(r) in taken_ids:
+            continue
+        assert r.done is not None
+        if not r.done.done():
+            r.done.set_result(Accepted(r.ids, replay=False))
+    for r in taken:
+        await _settle(r, find_replay(db, r.chat_id, r.idempotency, r.now))
+
+
+async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int, list[dict[str, Any]]]:
+    """`stage_outgoing` for many requests in a few statements: the chats' sequence numbers in
+    one UPDATE … RETURNING (requests on one chat numbered in arrival order), every message in
+    one insert, every outbox row in one insert, the chats' previews in one executemany, then
+    the domain events in order."""
+    if not batch:
+        return {}
+    counts: dict[str, int] = {}
+    for r in batch:
+        counts[r.chat_id] = counts.get(r.chat_id, 0) + len(r.items)
+    result = await conn.execute(
+        chats.update()
+        .where(chats.c.id.in_(list(counts)))
+        .values(last_seq=chats.c.last_seq + sa.case(counts, value=chats.c.id))
+        .returning(chats.c.id, chats.c.last_seq)
+    )
+    next_seq = {chat_id: last - counts[chat_id] + 1 for chat_id, last in result.all()}
+    missing = set(counts) - set(next_seq)
+    if missing:
+        raise LookupError(f"chats {sorted(missing)} are gone")
+    out: dict[int, list[dict[str, Any]]] = {}
+    all_rows: list[dict[str, Any]] = []
+    previews: dict[str, dict[str, Any]] = {}
+    for r in batch:
+        first = next_seq[r.chat_id]
+        next_seq[r.chat_id] = first + len(r.items)
+        rows = [
+            {
+                "id": message_id, "chat_id": r.chat_id, "channel_account_id": r.account_id, "direction": "outgoing",
+                "type": item.type, "content": item.content, "status": int(MessageStatus.ACCEPTED),
+                "status_history": [{"status": int(MessageStatus.ACCEPTED), "timestamp": r.now}],
+                "timestamp": r.now, "updated_at": r.now, "seq": first + i, "tmp_send_id": r.tmp_send_id,
+                "context": r.context, "agent": r.agent,
+            }
+            for i, (message_id, item) in enumerate(zip(r.ids, r.items, strict=True))
+        ]
+        out[id(r)] = rows
+        all_rows += rows
+        last = r.items[-1]
+        previews[r.chat_id] = {"b_id": r.chat_id, "b_preview": last_message_preview(last.type, last.content),
+                               "b_ts": r.now, "b_now": r.now}
+    await conn.execute(messages.insert(), all_rows)
+    await outbox_store.enqueue(
+        conn,
+        [
+            {"id": new_id(), "message_id": row["id"], "chat_id": row["chat_id"],
+             "channel_account_id": row["channel_account_id"], "seq": row["seq"], "attempts": 0,
+             "due_at": row["timestamp"], "created_at": row["timestamp"]}
+            for row in all_rows
+        ],
+    )
+    await conn.execute(_RECORD_OUTGOING, list(previews.values()))
+    for r in batch:
+        if r.events is not None:
+            for row in out[id(r)]:
+                await r.events.publish(conn, MESSAGE_CREATED, message=row)
+    return out
+
+
+_RECORD_OUTGOING = (
+    chats.update()
+    .where(chats.c.id == sa.bindparam("b_id"))
+    .values(
+        last_message=sa.bindparam("b_preview", type_=chats.c.last_message.type),
+        last_message_at=sa.bindparam("b_ts", type_=sa.BigInteger),
+        updated_at=sa.bindparam("b_now", type_=sa.BigInteger),
+    )
+)
