@@ -89,8 +89,13 @@ _CHAT_WITH_ACCOUNT = sa.select(chats, channel_accounts.c.channel, channel_accoun
 )
 
 
+# Built once: every Send a Message loads its chat, and building the statement each time cost as
+# much as running it (docs/benchmarks.md).
+_CHAT_BY_ID = _CHAT_WITH_ACCOUNT.where(chats.c.id == sa.bindparam("b_chat_id"))
+
+
 async def get_chat(conn: AsyncConnection, chat_id: str) -> sa.RowMapping | None:
-    row = (await conn.execute(_CHAT_WITH_ACCOUNT.where(chats.c.id == chat_id))).mappings().first()
+    row = (await conn.execute(_CHAT_BY_ID, {"b_chat_id": chat_id})).mappings().first()
     return row
 
 

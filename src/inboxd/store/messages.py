@@ -32,8 +32,11 @@ async def existing_external_ids(conn: AsyncConnection, channel_account_id: str, 
     return set((await conn.execute(query)).scalars())
 
 
+_MESSAGES_BY_IDS = sa.select(messages).where(messages.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+
+
 async def get_messages(conn: AsyncConnection, ids: list[str]) -> list[sa.RowMapping]:
-    rows = (await conn.execute(sa.select(messages).where(messages.c.id.in_(ids)))).mappings()
+    rows = (await conn.execute(_MESSAGES_BY_IDS, {"b_ids": list(ids)})).mappings()
     by_id = {r["id"]: r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
 
