@@ -321,7 +321,7 @@ def wrk_start(
     require_wrk()
     cmd = [
         WRK, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-        "--timeout", f"{timeout_s}s", "-s", str(script), url, "--", *args,
+        "--timeout", f"{timeout_s}s", "-s", str(script), url, "--", *args, str(threads),  # scripts read the count last
     ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -389,7 +389,7 @@ def pyspy_start(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]
     )
 
 
-def summarize_collapsed(path: Path, top: int = 25) -> dict[str, Any]:
+def summarize_collapsed(path: Path, top: int = 60) -> dict[str, Any]:
     """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
     self_counts: dict[str, int] = {}
     incl_counts: dict[str, int] = {}

@@ -1,15 +1,18 @@
 -- Shared by the scenario scripts: one Lua state per wrk thread; setup() numbers the threads,
 -- done() prints one JSON line the harness parses (latency in microseconds).
+-- wrk starts each thread right after its setup(), so setup() must touch only the thread it is
+-- given (setting a global in a running thread's Lua state corrupts it): the thread count comes
+-- as the script's last argument instead (the harness appends it).
 local M = {}
-local threads = {}
 local counter = 0
 
 function M.setup(thread)
    thread:set("tid", counter)
-   thread:set("nthreads", 0)
    counter = counter + 1
-   table.insert(threads, thread)
-   for _, t in ipairs(threads) do t:set("nthreads", counter) end
+end
+
+function M.nthreads(args)
+   return tonumber(args[#args])
 end
 
 function M.lines(path)

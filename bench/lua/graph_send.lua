@@ -11,6 +11,7 @@ local headers = {}
 local path = ""
 
 function init(args)
+   local nthreads = common.nthreads(args)
    headers["Authorization"] = "Bearer " .. args[1]
    headers["Content-Type"] = "application/json"
    path = args[2]
