@@ -253,3 +253,25 @@ async def test_a_body_that_is_not_json_is_kept_but_not_retried(
             break
         await asyncio.sleep(0.05)
     assert state == "failed"
+
+
+async def test_a_late_status_announces_no_change(
+    client: httpx.AsyncClient, db: Database, wa_account: WhatsAppAccountSpec, server
+) -> None:
+    """`read` then a late `delivered`: one status-changed event each for sent→read, none for the
+    late one (it only joins the history)."""
+    from inboxd.domain_events import MESSAGE_STATUS_CHANGED
+
+    seen: list[int] = []
+
+    async def listener(_conn, message) -> None:  # type: ignore[no-untyped-def]
+        seen.append(message["status"])
+
+    server.services.events.subscribe(MESSAGE_STATUS_CHANGED, listener)
+    await _outgoing_message(db, wa_account, "wamid.LATE")
+    pnid = wa_account.account.phone_number_id
+    for status, ts in (("read", 1_750_030_075), ("delivered", 1_750_030_074)):
+        payload = status_webhook(phone_number_id=pnid, wamid="wamid.LATE", status=status, timestamp=ts, recipient="1")
+        await post_webhook(client, payload, wa_account.app_secret)
+        await wait_processed(db)
+    assert seen == [3]

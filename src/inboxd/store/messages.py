@@ -102,7 +102,8 @@ async def apply_status_report(
     callback_data: str | None = None,
 ) -> sa.RowMapping | None:
     """Apply a provider status to the message with this provider id. Returns the updated row
-    when something changed; None for a repeat.
+    when the message's status changed; None for a repeat or a late status that only joins the
+    history (a `delivered` after `read`).
 
     When no message has this wamid yet, the status may still name its message: inboxd sends its
     message id as `biz_opaque_callback_data`, which Meta echoes in statuses. That message adopts
@@ -162,7 +163,9 @@ async def _apply(
     result = await conn.execute(
         messages.update().where(messages.c.id == row["id"]).values(**values).returning(*messages.c)
     )
-    return result.mappings().one()
+    updated = result.mappings().one()
+    # A late status only joins the history; the message's status did not change.
+    return updated if new_status != row["status"] else None
 
 
 async def set_status(
@@ -284,14 +287,16 @@ async def apply_status_reports(
                  "timestamp": report.timestamp, "error": report.error, "received_at": now}
             )
             continue
-        new_status, history, was_changed = apply_status(row["status"], row["status_history"], report.status, report.timestamp)
+        before = row["status"]
+        new_status, history, was_changed = apply_status(before, row["status_history"], report.status, report.timestamp)
         if not was_changed:
             continue
         row["status"], row["status_history"], row["updated_at"] = new_status, history, now
         if report.error is not None and new_status == report.status:
             row["error"] = report.error
         dirty[row["id"]] = row
-        changed.append(dict(row))
+        if new_status != before:  # a late status only joins the history: no change to announce
+            changed.append(dict(row))
     if parked:
         await conn.execute(insert_for(conn, unmatched_statuses).on_conflict_do_nothing(), parked)
     if dirty:
