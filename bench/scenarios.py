@@ -272,10 +272,12 @@ def send_e2e(cfg: Config, *, db_kind: str = "sqlite", api_processes: int = 1, nu
         ]
         wrk_results = [wrk_finish(r) for r in runs]
         t1_ms = int(time.time() * 1000)
+        backlog = asyncio.run(_backlog(spec, sims))  # where the statuses wait when the load stops
         result["profile"] = _profile_done(prof)
         drained = asyncio.run(_wait_read(spec, timeout=120 if not cfg.quick else 30))
         figures = asyncio.run(_e2e_figures(spec, t0_ms, t1_ms))
         figures["drain_s_after_load"] = drained
+        figures["backlog_at_load_end"] = backlog
         dup = asyncio.run(_duplicates(sims, spec, t0_ms))
         result["inboxd"] = {
             "http": merge_wrk(wrk_results),
@@ -289,6 +291,25 @@ def send_e2e(cfg: Config, *, db_kind: str = "sqlite", api_processes: int = 1, nu
             f"lost {figures['lost']} dup {dup['duplicated']}")
     save_result(name, result)
     return result
+
+
+async def _backlog(spec: DbSpec, sims: list[Any]) -> dict[str, Any]:
+    """Status webhooks not yet posted by the simulators, and stored webhook events inboxd has
+    not processed yet."""
+    pending = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for sim in sims:
+            try:
+                pending.append((await client.get(f"{sim.url}/simulator/webhooks")).json().get("pending"))
+            except httpx.HTTPError:
+                pending.append(None)
+    db = seed.database(spec)
+    try:
+        events = await seed.count(db, webhook_events, webhook_events.c.state == "pending")
+        unread = await seed.count(db, messages, messages.c.direction == "outgoing", messages.c.status != 3)
+    finally:
+        await db.dispose()
+    return {"simulator_webhooks_pending": pending, "inboxd_events_pending": events, "outgoing_not_read": unread}
 
 
 async def _wait_read(spec: DbSpec, timeout: float) -> float:  # noqa: ASYNC109
@@ -330,7 +351,10 @@ async def _e2e_figures(spec: DbSpec, t0_ms: int, t1_ms: int) -> dict[str, Any]:
         buckets[(upd - t0_ms) // 1000] = buckets.get((upd - t0_ms) // 1000, 0) + 1
     full = [buckets.get(i, 0) for i in range(1, int(seconds) - 1)]  # skip the first and last partial seconds
     lat = [upd - ts for ts, upd in read]
+    last_read = max((upd for _, upd in read), default=t1_ms)
     return {
+        "accepted_per_s": round(accepted / seconds, 1),
+        "accepted_to_read_per_s": round(len(read) / max((last_read - t0_ms) / 1000, 0.001), 1),
         "accepted": accepted,
         "read": len(read),
         "lost": lost,

@@ -138,3 +138,31 @@ async def test_ensure_chats_makes_missing_chats_once_and_touches_existing(
     assert len(rows) == 2
     assert rows["972500003000"].title == "Dana" and rows["972500003000"].updated_at == 60
     assert rows["972500003001"].title == "Noa" and rows["972500003001"].status == int(chats_store.NEW_CHAT_STATUS)
+
+
+async def test_statuses_parked_by_a_lost_race_are_applied_by_the_sweep(
+    db: Database, wa_account: WhatsAppAccountSpec
+) -> None:
+    """PostgreSQL, two processes: a status parked while the send's record stored the wamid in a
+    concurrent transaction (neither saw the other). The inbound workers' sweep applies it."""
+    account = wa_account.account.id
+    chat = await _chat(db, account, "972500004000")
+    mid = await _outgoing(db, account, chat, None)
+    async with db.write() as conn:  # the status lands first and is parked …
+        await messages_store.apply_status_reports(
+            conn, channel_account_id=account, now=5, reports=[messages_store.StatusInput("wamid.race", 3, 4000)]
+        )
+        await messages_store.apply_status_reports(
+            conn, channel_account_id=account, now=5, reports=[messages_store.StatusInput("wamid.race", 1, 2000)]
+        )
+    async with db.write() as conn:  # … and the wamid arrives without seeing it (the lost race)
+        await conn.execute(messages.update().where(messages.c.id == mid).values(external_id="wamid.race"))
+    async with db.write() as conn:
+        changed = await messages_store.apply_parked_statuses(conn, 9)
+    assert [r["status"] for r in changed] == [1, 3]
+    async with db.read() as conn:
+        row = (await conn.execute(sa.select(messages).where(messages.c.id == mid))).mappings().one()
+        left = (await conn.execute(sa.select(sa.func.count()).select_from(unmatched_statuses))).scalar_one()
+    assert row["status"] == 3 and [e["status"] for e in row["status_history"]] == [0, 1, 3] and left == 0
+    async with db.write() as conn:  # nothing left: a second sweep changes nothing
+        assert await messages_store.apply_parked_statuses(conn, 10) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -51,6 +52,7 @@ OtherFieldHandler = Callable[[AsyncConnection, OtherChange, int], Awaitable[None
 class InboundProcessor:
     LEASE_MS = 60_000
     BATCH = 32
+    PARKED_SWEEP_SECONDS = 5.0
 
     def __init__(
         self,
@@ -78,9 +80,13 @@ class InboundProcessor:
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Worker loop: process due events until `stop` is set. Several loops (and processes)
         can run at once; leases keep them off each other's events."""
+        next_sweep = time.monotonic() + self.PARKED_SWEEP_SECONDS
         while not stop.is_set():
             try:
                 done = await self.run_once()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.PARKED_SWEEP_SECONDS
+                    await self.sweep_parked()
             except Exception:  # keep the worker alive; the event stays pending and is retried
                 log.exception("inbound worker iteration failed")
                 done = 0
@@ -90,6 +96,16 @@ class InboundProcessor:
                     await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
                 except TimeoutError:
                     pass
+
+    async def sweep_parked(self) -> int:
+        """Apply parked statuses whose message has its wamid by now (`apply_parked_statuses`)."""
+        async with self.db.write() as conn:
+            changed = await messages_store.apply_parked_statuses(conn, now_ms())
+            for message in changed:
+                await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
+        if changed and self.on_statuses is not None:
+            self.on_statuses()
+        return len(changed)
 
     async def run_once(self) -> int:
         async with self.db.write() as conn:
