@@ -69,25 +69,33 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
              f"{_fmt(m.get('peak_rss_mb'), ' MB')}", "", "≤ 250 MB", ""),
             ("", "stored / answered", f"{_fmt(i['stored_messages'])} / {_fmt(i['requests'])}", "", "", "equal", ""),
         ]
-        met = i["rps"] >= 4000 and i["p99_ms"] <= 50 and bool(f.get("rps")) and i["rps"] >= 0.5 * f["rps"] \
-            and (not m.get("rps") or i["rps"] > m["rps"])
-        targets.append(("Scenario 1: ≥ 4,000 req/s, p99 ≤ 50 ms, ≥ 0.5× FastAPI, ahead of mockpost", met))
+        targets += [
+            ("Scenario 1: ≥ 4,000 requests/s", i["rps"] >= 4000),
+            ("Scenario 1: p99 ≤ 50 ms", i["p99_ms"] <= 50),
+            ("Scenario 1: ≥ 0.5× the FastAPI ceiling", bool(f.get("rps")) and i["rps"] >= 0.5 * f["rps"]),
+            ("Scenario 1: ahead of mockpost", bool(m.get("rps")) and i["rps"] > m["rps"]),
+        ]
 
     s2 = _load("send_e2e")
     if s2:
         i = s2["inboxd"]
         rss = max(x for x in i["peak_rss_mb"] if x)
         rss_all.append(rss)
+        backlog = i.get("backlog_at_load_end") or {}
         out += [
             (f"2 Send end to end (SQLite, sync, {s2['numbers']} numbers × 1,000 mps, {s2['connections']} conns, "
-             f"{s2['duration_s']:g} s)", "messages/s fully delivered (status 3)", _fmt(i["delivered_per_s"]),
-             "2 × 1,000 mps cap", "", "≥ 1,000 sustained 60 s", ""),
-            ("", "sustained per second: min / p10 / median", f"{_fmt(i['sustained_min_per_s'])} / "
+             f"{s2['duration_s']:g} s)", "messages/s fully delivered (status 3 applied during the load)",
+             _fmt(i["delivered_per_s"]), "2 × 1,000 mps cap", "", "≥ 1,000 sustained 60 s", ""),
+            ("", "sync sends accepted/s; all of them read, ÷ time to the last read",
+             f"{_fmt(i.get('accepted_per_s'))}; {_fmt(i.get('accepted_to_read_per_s'))}", "", "", "", ""),
+            ("", "read per second during the load: min / p10 / median", f"{_fmt(i['sustained_min_per_s'])} / "
              f"{_fmt(i['sustained_p10_per_s'])} / {_fmt(i['sustained_median_per_s'])}", "", "", "", ""),
-            ("", "sync send requests/s, p50 / p99", f"{_fmt(i['http']['rps'])}, {_fmt(i['http']['p50_ms'])} / "
-             f"{_fmt(i['http']['p99_ms'])} ms", "", "", "", ""),
+            ("", "sync send p50 / p99", f"{_fmt(i['http']['p50_ms'])} / {_fmt(i['http']['p99_ms'])} ms", "", "", "", ""),
             ("", "accept→read p50 / p99", f"{_fmt(i['accept_to_read_p50_ms'])} / {_fmt(i['accept_to_read_p99_ms'])} ms",
              "", "", "", ""),
+            ("", "backlog at load end: simulators' webhooks pending; inboxd events pending; not yet read",
+             f"{backlog.get('simulator_webhooks_pending')}; {backlog.get('inboxd_events_pending')}; "
+             f"{backlog.get('outgoing_not_read')}", "", "", "", ""),
             ("", "lost / duplicated", f"{i['lost']} / {i['duplicated']}", "", "", "0 / 0", ""),
             ("", "peak RSS (inboxd; simulators)", _fmt(rss, " MB"),
              f"simulators {', '.join(_fmt(x, ' MB') for x in i['simulator_peak_rss_mb'])}", "", "≤ 250 MB", ""),
@@ -96,6 +104,7 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
         met = i["delivered_per_s"] >= 1000 and sustained >= 1000 and s2["duration_s"] >= 60 \
             and i["lost"] == 0 and i["duplicated"] == 0
         targets.append(("Scenario 2: ≥ 1,000 msg/s sustained 60 s, 0 lost, 0 duplicated", met))
+        targets.append(("Scenario 2: 0 lost, 0 duplicated (on its own)", i["lost"] == 0 and i["duplicated"] == 0))
 
     s3 = _load("inbound")
     if s3:
@@ -104,18 +113,22 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
         out += [
             (f"3 Inbound webhooks (SQLite, {s3['payloads']:,} signed payloads × {s3['events_per_payload']} events)",
              "events/s stored and processed", _fmt(i["events_per_s"]),
-             f"pywa {_fmt(p.get('events_handled_per_s'))} handled ({_fmt(p.get('events_received_per_s'))} received)",
-             _ratio(i["events_per_s"], p.get("events_received_per_s")), "≥ 5,000; ahead of pywa", ""),
-            ("", "webhooks/s (all processed)", _fmt(i["webhooks_per_s"]), f"pywa {_fmt(p.get('webhooks_per_s'))}",
-             _ratio(i["webhooks_per_s"], p.get("webhooks_per_s")), "", ""),
+             f"pywa {_fmt(p.get('events_handled_per_s'))} handled (it dispatches the first event of each webhook; "
+             f"{_fmt(p.get('events_received_per_s'))}/s acknowledged)",
+             _ratio(i["events_per_s"], p.get("events_handled_per_s")), "≥ 5,000; ahead of pywa", ""),
+            ("", "webhooks/s acknowledged (stored) while posting", _fmt(i["ingest_webhooks_per_s"]),
+             f"pywa {_fmt(p.get('webhooks_per_s'))}", _ratio(i["ingest_webhooks_per_s"], p.get("webhooks_per_s")), "", ""),
             ("", "webhook POST p50 / p99", f"{_fmt(i['post_p50_ms'])} / {_fmt(i['post_p99_ms'])} ms",
              f"pywa {_fmt(p.get('post_p50_ms'))} / {_fmt(p.get('post_p99_ms'))} ms", "", "", ""),
             ("", "stored messages / expected", f"{_fmt(i['incoming_stored'])} / {_fmt(i['messages_expected'])}", "", "",
              "equal", ""),
             ("", "peak RSS", _fmt(i["peak_rss_mb"], " MB"), f"pywa {_fmt(p.get('peak_rss_mb'), ' MB')}", "", "≤ 250 MB", ""),
         ]
-        met = i["events_per_s"] >= 5000 and (not p.get("events_received_per_s") or i["events_per_s"] > p["events_received_per_s"])
-        targets.append(("Scenario 3: ≥ 5,000 events/s, ahead of pywa", met))
+        targets.append(("Scenario 3: ≥ 5,000 events/s", i["events_per_s"] >= 5000))
+        targets.append(("Scenario 3: ahead of pywa in events handled", bool(p.get("events_handled_per_s"))
+                        and i["events_per_s"] > p["events_handled_per_s"]))
+        targets.append(("Scenario 3: ahead of pywa in webhooks acknowledged per second", bool(p.get("webhooks_per_s"))
+                        and i["ingest_webhooks_per_s"] > p["webhooks_per_s"]))
 
     s4 = _load("history")
     if s4:
@@ -132,11 +145,13 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
         rss = max(s4["sizes"][s]["peak_rss_mb"] or 0 for s in sizes)
         rss_all.append(rss)
         out.append(("", "peak RSS (largest)", _fmt(rss, " MB"), "", "", "≤ 250 MB", ""))
-        met = all(last[k]["p99_ms"] <= 2 * first[k]["p99_ms"] for k in ("messages_page", "chats_search_term",
-                                                                        "chats_search_list"))
-        if int(sizes[-1]) < 1_000_000:
-            met = None
-        targets.append(("Scenario 4: p99 at 1 M ≤ 2× p99 at 10 k (both endpoints)", met))
+        full = int(sizes[-1]) >= 1_000_000 and int(sizes[0]) <= 10_000
+        for k, what in (("messages_page", "GET /messages/chat/{id}"), ("chats_search_term", "GET /chats/search?search=…"),
+                        ("chats_search_list", "GET /chats/search (no term)")):
+            ok = last[k]["p99_ms"] <= 2 * first[k]["p99_ms"] if full else None
+            targets.append((f"Scenario 4: {what} p99 at 1 M ≤ 2× p99 at 10 k "
+                            f"({last[k]['p99_ms']:.1f} vs {first[k]['p99_ms']:.1f} ms)", ok))
+
 
     s5 = {k: _load(k) for k in ("send_async_postgresql_1api", "send_async_postgresql_2api",
                                 "send_e2e_postgresql_1api", "send_e2e_postgresql_2api")}

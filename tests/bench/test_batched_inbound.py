@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from inboxd.domain.ids import new_id
@@ -166,3 +167,85 @@ async def test_statuses_parked_by_a_lost_race_are_applied_by_the_sweep(
     assert row["status"] == 3 and [e["status"] for e in row["status_history"]] == [0, 1, 3] and left == 0
     async with db.write() as conn:  # nothing left: a second sweep changes nothing
         assert await messages_store.apply_parked_statuses(conn, 10) == []
+
+
+def _processor(db: Database, tmp_path: Any) -> Any:
+    import httpx
+
+    from inboxd.channels.whatsapp.graph import GraphClient
+    from inboxd.domain_events import DomainEvents
+    from inboxd.inbound.processor import InboundProcessor
+    from inboxd.media.filestore import FileStore
+
+    return InboundProcessor(db, GraphClient(httpx.AsyncClient()), FileStore(tmp_path), DomainEvents())
+
+
+async def _store_events(db: Database, pnid: str, mid_wamid: str) -> list[str]:
+    import orjson
+
+    from inboxd.store import webhook_events as events_store
+    from tests.support.webhooks import status_webhook, text_webhook
+
+    bodies = [
+        orjson.dumps(text_webhook(phone_number_id=pnid, wa_id="972500005000", wamid="wamid.in1", text="a", timestamp=100)),
+        orjson.dumps(status_webhook(phone_number_id=pnid, wamid=mid_wamid, status="delivered", timestamp=101,
+                                    recipient="972500005000")),
+        b"{not json",
+        orjson.dumps(text_webhook(phone_number_id=pnid, wa_id="972500005001", wamid="wamid.in2", text="b", timestamp=102)),
+        orjson.dumps(status_webhook(phone_number_id=pnid, wamid=mid_wamid, status="read", timestamp=103,
+                                    recipient="972500005000")),
+        orjson.dumps(text_webhook(phone_number_id=pnid, wa_id="972500005000", wamid="wamid.in1", text="a", timestamp=100)),
+    ]
+    ids = []
+    for body in bodies:
+        async with db.write() as conn:
+            ids.append(await events_store.add_event(conn, "whatsapp", body, 1))
+    return ids
+
+
+async def _outcome(db: Database, mid: str) -> tuple[Any, ...]:
+    from inboxd.store.tables import webhook_events
+
+    async with db.read() as conn:
+        incoming = sorted((await conn.execute(sa.select(messages.c.external_id).where(messages.c.direction == "incoming"))).scalars())
+        row = (await conn.execute(sa.select(messages).where(messages.c.id == mid))).mappings().one()
+        states = sorted((await conn.execute(sa.select(webhook_events.c.state))).scalars())
+    return incoming, row["status"], [e["status"] for e in row["status_history"]], states
+
+
+async def test_media_free_events_are_applied_together_in_one_transaction(
+    db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = wa_account.account
+    chat = await _chat(db, account.id, "972500005000")
+    mid = await _outgoing(db, account.id, chat, "wamid.out", status=1)
+    await _store_events(db, account.phone_number_id, "wamid.out")
+    processor = _processor(db, tmp_path)
+    writes = [0]
+    real = db.write
+
+    def counting() -> Any:
+        writes[0] += 1
+        return real()
+
+    monkeypatch.setattr(db, "write", counting)
+    assert await processor.run_once() == 6
+    assert writes[0] == 3  # the claim, the five good events together, the malformed one marked failed
+    assert await _outcome(db, mid) == (["wamid.in1", "wamid.in2"], 3, [1, 2, 3], ["done"] * 5 + ["failed"])
+
+
+async def test_a_group_that_fails_is_applied_event_by_event(
+    db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = wa_account.account
+    chat = await _chat(db, account.id, "972500005000")
+    mid = await _outgoing(db, account.id, chat, "wamid.out", status=1)
+    await _store_events(db, account.phone_number_id, "wamid.out")
+    processor = _processor(db, tmp_path)
+
+    async def broken(events: Any) -> None:
+        raise RuntimeError("the group failed")
+
+    monkeypatch.setattr(processor, "_apply_together", broken)
+    assert await processor.run_once() == 6
+    assert await _outcome(db, mid) == (["wamid.in1", "wamid.in2"], 3, [1, 2, 3], ["done"] * 5 + ["failed"])

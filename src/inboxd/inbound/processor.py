@@ -110,9 +110,61 @@ class InboundProcessor:
     async def run_once(self) -> int:
         async with self.db.write() as conn:
             rows = await events_store.claim_due(conn, now=now_ms(), lease_ms=self.LEASE_MS, limit=self.BATCH)
+        # Events without media (statuses, texts, …) are applied together in one transaction;
+        # the others (media is downloaded before the transaction) and a group that fails go one
+        # by one, each with its own retry.
+        together: list[tuple[str, ParsedWebhook]] = []
+        alone = []
         for row in rows:
+            try:
+                parsed = parse_webhook(orjson.loads(row["body"]))
+            except (orjson.JSONDecodeError, MalformedWebhook):
+                alone.append(row)
+                continue
+            if any(m.media is not None for m in parsed.messages):
+                alone.append(row)
+            else:
+                together.append((row["id"], parsed))
+        if len(together) > 1:
+            try:
+                await self._apply_together(together)
+            except Exception:
+                log.warning("applying %d webhook events together failed; applying them one by one", len(together),
+                            exc_info=True)
+                alone += [row for row in rows if any(row["id"] == event_id for event_id, _ in together)]
+        else:
+            alone += [row for row in rows if any(row["id"] == event_id for event_id, _ in together)]
+        for row in sorted(alone, key=lambda r: r["id"]):
             await self.process(row["id"], row["body"], row["attempts"])
         return len(rows)
+
+    async def _apply_together(self, events: list[tuple[str, ParsedWebhook]]) -> None:
+        """`_apply` for several media-free events in one transaction: their messages, statuses
+        (in event order) and other changes, and each event marked done, all committed together."""
+        merged = ParsedWebhook()
+        for _, parsed in events:
+            merged.messages += parsed.messages
+            merged.statuses += parsed.statuses
+            merged.errors += parsed.errors
+            merged.other += parsed.other
+        accounts = await self._accounts(merged)
+        new_messages = await self._not_yet_stored(merged.messages, accounts)
+        now = now_ms()
+        async with self.db.write() as conn:
+            await self._store_messages(conn, accounts, new_messages, {}, now)
+            await self._apply_statuses(conn, accounts, merged, now)
+            for error in merged.errors:
+                metrics.webhook_events.labels("whatsapp", "error").inc()
+                log.warning("WhatsApp reported an error: %s", error)
+            for other in merged.other:
+                metrics.webhook_events.labels("whatsapp", f"field_{other.field}").inc()
+                handler = self.other_handlers.get(other.field)
+                if handler is not None:
+                    await handler(conn, other, now)
+            for event_id, _ in events:
+                await events_store.mark_done(conn, event_id, now)
+        if merged.statuses and self.on_statuses is not None:
+            self.on_statuses()
 
     async def process(self, event_id: str, body: bytes, attempts: int) -> None:
         try:
