@@ -4,12 +4,12 @@ reference does not give (docs/events.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import InvalidRequest, problem
@@ -47,16 +47,6 @@ _IMPORT_EXAMPLE = {
 }
 
 
-async def _json(request: Request, *, optional: bool = False) -> Any:
-    raw = await request.body()
-    if optional and not raw.strip():
-        return {}
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc}.", details=[problem("body", "not valid JSON")]) from None
-
-
 @router.post(
     "/scenarios/manage/import",
     summary="Import Subscription",
@@ -74,7 +64,7 @@ async def _json(request: Request, *, optional: bool = False) -> Any:
     ),
 )
 async def import_subscription(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
-    parsed = parse_import(await _json(request))
+    parsed = parse_import(await json_body(request))
     allow_private = services.settings.events_allow_private_urls
     refused = [
         problem(f"body.data.actions[{i}].params.url", why)
@@ -124,7 +114,7 @@ async def activate_subscription(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
 ) -> JSON:
-    body = await _json(request, optional=True)
+    body = await json_body(request, empty={})
     problems = []
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be an object {version?, userUid?}.", details=[problem("body", "must be an object")])

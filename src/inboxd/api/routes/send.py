@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.request_body import body_examples, json_body, prefers_async
+from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
+from inboxd.api.sending import accept_then_wait
 from inboxd.delivery.session import send_session_message, window_closed
 from inboxd.domain import texter
 from inboxd.domain.clock import now_ms
 from inboxd.domain.content import parse_send_request
-from inboxd.domain.errors import ChannelRejected, InvalidRequest, RuleRefused, problem
+from inboxd.domain.errors import ChannelRejected, RuleRefused
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import MessageStatus
@@ -28,8 +30,6 @@ from inboxd.services import Services
 from inboxd.store import messages as messages_store
 
 router = APIRouter(tags=["messages"])
-
-MAX_IDEMPOTENCY_KEY = 255
 
 _EXAMPLES = {
     "text": {"value": {"type": "text", "text": "Hey there!"}},
@@ -63,15 +63,7 @@ _EXAMPLES = {
         "`Prefer: respond-async` answers 202 right after the message is stored. See docs/send-message.md."
     ),
     responses={202: {"description": "Accepted (Prefer: respond-async)"}},
-    **require(
-        Scope.SEND_SESSION_MESSAGE,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}, "examples": _EXAMPLES}},
-            }
-        },
-    ),
+    **require(Scope.SEND_SESSION_MESSAGE, openapi_extra=body_examples(_EXAMPLES)),
 )
 async def send_message(
     chatId: str,  # noqa: N803
@@ -80,26 +72,17 @@ async def send_message(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     prefer: Annotated[str | None, Header()] = None,
 ) -> JSON:
-    body = await _json_body(request)
-    send = parse_send_request(body)
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-        reason = f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
-        raise InvalidRequest(f"Idempotency-Key {reason}.", details=[problem("header.Idempotency-Key", reason)])
+    send = parse_send_request(await json_body(request))
+    key = idempotency_key_header(idempotency_key, send.tmp_send_id)
     chat = await load_chat(services, chatId)
-    respond_async = prefer is not None and "respond-async" in prefer.lower()
+    respond_async = prefers_async(prefer)
     ids = [new_id() for _ in send.message_contents()]
-    if not respond_async:
-        services.waiters.expect(ids)
-    try:
-        accepted = await send_session_message(
-            services, chat, send, idempotency_key=idempotency_key or send.tmp_send_id, now=now_ms(), message_ids=ids
-        )
-        if not accepted.replay:
-            services.wake_delivery()
-            if not respond_async:
-                await services.waiters.wait(accepted.message_ids, services.settings.send_wait_seconds)
-    finally:
-        services.waiters.forget(ids)
+    accepted = await accept_then_wait(
+        services,
+        ids,
+        lambda: send_session_message(services, chat, send, idempotency_key=key, now=now_ms(), message_ids=ids),
+        wait=not respond_async,
+    )
     async with services.db.read() as conn:
         rows = await messages_store.get_messages(conn, accepted.message_ids)
     info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
@@ -113,14 +96,6 @@ async def send_message(
         refused.extra["messages"] = shaped
         raise refused
     return JSON({"success": True, "messages": shaped})
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc}.", details=[problem("body", "not valid JSON")]) from None
 
 
 def _refusal(rows: list[Any], chat: Any) -> RuleRefused | ChannelRejected | None:

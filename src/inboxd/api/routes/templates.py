@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.request_body import body_examples, json_body, prefers_async
+from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
+from inboxd.api.sending import accept_then_wait
 from inboxd.delivery.session import window_closed
 from inboxd.domain import texter
 from inboxd.domain.clock import iso_from_ms, now_ms
-from inboxd.domain.errors import ChannelRejected, InvalidRequest, RuleRefused, problem
+from inboxd.domain.errors import ChannelRejected, RuleRefused
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import MessageStatus
@@ -33,7 +35,6 @@ from inboxd.templates.validation import Problems, obj, text
 router = APIRouter(tags=["templates"])
 
 BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
-MAX_IDEMPOTENCY_KEY = 255
 
 # 132001: the template (name + language) does not exist or is not approved at Meta.
 META_NOT_APPROVED = 132001
@@ -61,18 +62,6 @@ _SEND_EXAMPLES = {
         }
     },
 }
-
-
-def _body_schema(examples: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}}}}
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc}.", details=[problem("body", "not valid JSON")]) from None
 
 
 def _flag(value: str | None) -> bool | None:
@@ -118,7 +107,7 @@ async def list_templates(
         "stored. An unsubscribed recipient answers 200 with `success: false`. See docs/templates.md."
     ),
     responses={202: {"description": "Accepted (Prefer: respond-async)"}},
-    **require(Scope.SEND_TEMPLATE_MESSAGES, openapi_extra=_body_schema(_SEND_EXAMPLES)),
+    **require(Scope.SEND_TEMPLATE_MESSAGES, openapi_extra=body_examples(_SEND_EXAMPLES)),
 )
 async def send(
     request: Request,
@@ -126,26 +115,17 @@ async def send(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     prefer: Annotated[str | None, Header()] = None,
 ) -> JSON:
-    body = await _json_body(request)
-    req = parse_template_send(body, default_country_code=services.settings.default_country_code)
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-        reason = f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
-        raise InvalidRequest(f"Idempotency-Key {reason}.", details=[problem("header.Idempotency-Key", reason)])
-    respond_async = prefer is not None and "respond-async" in prefer.lower()
+    req = parse_template_send(await json_body(request, empty=None), default_country_code=services.settings.default_country_code)
+    key = idempotency_key_header(idempotency_key, req.tmp_send_id)
+    respond_async = prefers_async(prefer)
     count = len(req.session_message.message_contents()) if req.session_message is not None else 1
     ids = [new_id() for _ in range(count)]
-    if not respond_async:
-        services.waiters.expect(ids)
-    try:
-        outcome = await send_template(
-            services, req, idempotency_key=idempotency_key or req.tmp_send_id, now=now_ms(), message_ids=ids
-        )
-        if outcome.message_ids and not outcome.replay:
-            services.wake_delivery()
-            if not respond_async:
-                await services.waiters.wait(outcome.message_ids, services.settings.send_wait_seconds)
-    finally:
-        services.waiters.forget(ids)
+    outcome = await accept_then_wait(
+        services,
+        ids,
+        lambda: send_template(services, req, idempotency_key=key, now=now_ms(), message_ids=ids),
+        wait=not respond_async,
+    )
     if outcome.unsubscribed_at is not None:
         date = iso_from_ms(outcome.unsubscribed_at)
         return JSON({
@@ -219,7 +199,7 @@ def _subscription_body(body: Any, services: Services) -> tuple[str, str | None]:
 
 @router.post("/whatsapp/templates/unsubscribe", summary="Unsubscribe from Templates", **require(Scope.MANAGE_ALL_CHATS))
 async def unsubscribe(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
-    phone, account_phone = _subscription_body(await _json_body(request), services)
+    phone, account_phone = _subscription_body(await json_body(request, empty=None), services)
     async with services.db.write() as conn:
         account = await lifecycle.load_account(conn, account_phone) if account_phone else None
         accounts = await subscriptions.accounts_for(conn, account)
@@ -229,7 +209,7 @@ async def unsubscribe(request: Request, services: Annotated[Services, Depends(ge
 
 @router.post("/whatsapp/templates/subscribe", summary="Resubscribe to Templates", **require(Scope.MANAGE_ALL_CHATS))
 async def subscribe(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
-    phone, account_phone = _subscription_body(await _json_body(request), services)
+    phone, account_phone = _subscription_body(await json_body(request, empty=None), services)
     async with services.db.write() as conn:
         account = await lifecycle.load_account(conn, account_phone) if account_phone else None
         accounts = await subscriptions.accounts_for(conn, account)
@@ -271,17 +251,17 @@ async def unsubscribed_from_account(
 @router.post(
     "/whatsapp/templates/{accountId}",
     summary="Create New Template",
-    **require(Scope.MANAGE_WHATSAPP_TEMPLATES, openapi_extra=_body_schema({"create": {"value": _CREATE_EXAMPLE}})),
+    **require(Scope.MANAGE_WHATSAPP_TEMPLATES, openapi_extra=body_examples({"create": {"value": _CREATE_EXAMPLE}})),
 )
 async def create(accountId: str, request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
-    return JSON(await lifecycle.create_template(services, accountId, await _json_body(request), now_ms()))
+    return JSON(await lifecycle.create_template(services, accountId, await json_body(request, empty=None), now_ms()))
 
 
 @router.post(
     "/whatsapp/templates/{accountId}/{templateName}/localizations",
     summary="Create or Update Localization",
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES,
-              openapi_extra=_body_schema({"localization": {"value": _LOCALIZATION_EXAMPLE}})),
+              openapi_extra=body_examples({"localization": {"value": _LOCALIZATION_EXAMPLE}})),
 )
 async def put_localization(
     accountId: str,  # noqa: N803
@@ -289,7 +269,7 @@ async def put_localization(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
 ) -> JSON:
-    body = await _json_body(request)
+    body = await json_body(request, empty=None)
     return JSON(await lifecycle.put_draft(services, accountId, templateName, body, now_ms()))
 
 
@@ -311,7 +291,7 @@ async def submit(
     "/whatsapp/templates/{accountId}/{templateName}",
     summary="Update Existing Template",
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES,
-              openapi_extra=_body_schema({"update": {"value": {"title": "Updated Template", "chatStatus": 3}}})),
+              openapi_extra=body_examples({"update": {"value": {"title": "Updated Template", "chatStatus": 3}}})),
 )
 async def update(
     accountId: str,  # noqa: N803
@@ -319,7 +299,7 @@ async def update(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
 ) -> JSON:
-    body = await _json_body(request)
+    body = await json_body(request, empty=None)
     return JSON(await lifecycle.update_template(services, accountId, templateName, body, now_ms()))
 
 
