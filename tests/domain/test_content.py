@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxd.domain import limits as L
-from inboxd.domain.content import MAX_PROBLEMS, SendRequest, parse_send_request
-from inboxd.domain.errors import InvalidRequest
+from inboxd.domain.content import SendRequest, parse_send_request
+from inboxd.domain.errors import MAX_DETAILS, InvalidRequest
 
 FILE_ID = "6900c1eac29d42708adac92f"
 WAMID = "wamid.HBgMOTcyNTI3NzYwOTg5FQIAERgSRDI2RjUwMkFFQTNEQjE0MEVBAA=="
@@ -574,10 +574,10 @@ def test_every_problem_is_reported_at_once() -> None:
     )
 
 
-def test_the_message_counts_the_problems() -> None:
+def test_the_message_names_the_first_problem_and_counts_the_rest() -> None:
     with pytest.raises(InvalidRequest) as info:
         parse_send_request({"type": "text", "text": "", "x": 1})
-    assert info.value.message == "The message is not valid: 2 problems (see details)."
+    assert info.value.message == "The message is not valid: body.text: must not be empty (and 1 more problem, see details)."
     assert info.value.body()["details"] == [
         {"path": "body.text", "reason": "must not be empty"},
         {"path": "body.x", "reason": "is not a known field"},
@@ -589,7 +589,7 @@ def test_a_flood_of_problems_is_capped() -> None:
     with pytest.raises(InvalidRequest) as info:
         parse_send_request(body)
     details = info.value.details
-    assert len(details) == MAX_PROBLEMS + 1
+    assert len(details) == MAX_DETAILS + 1
     assert details[-1]["path"] == "body" and details[-1]["reason"].endswith("more problems not listed")
 
 

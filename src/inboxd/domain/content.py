@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from inboxd.domain import limits as L
-from inboxd.domain.errors import InvalidRequest, json_path, problem
+from inboxd.domain.errors import Problems, json_path
 from inboxd.domain.ids import is_id
 from inboxd.domain.limits import Bounds
 
@@ -41,7 +41,7 @@ CAPTIONLESS_MEDIA_TYPES = ("audio",)  # WhatsApp's audio message has no caption 
 CONTACT_FIELD_TYPES = ("HOME", "WORK")  # the enum of Meta's ContactObject sub-objects
 
 # A 1 MiB body of empty objects would otherwise yield hundreds of thousands of details.
-MAX_PROBLEMS = 100
+_WHAT = "The message is not valid"
 
 Path = tuple[Any, ...]
 Report = Callable[[Path, str], None]
@@ -495,34 +495,23 @@ class SendRequest:
 
 def parse_send_request(body: Any) -> SendRequest:
     """Validate a decoded JSON body; raise `InvalidRequest` with every problem in `details`."""
-    problems: list[dict[str, Any]] = []
+    problems = Problems()
 
     def report(path: Path, reason: str) -> None:
-        problems.append(problem(json_path(path), reason))
+        problems.add(json_path(path), reason)
 
     if not isinstance(body, dict):
         report(("body",), "must be a JSON object")
-        raise _invalid(problems)
+        raise problems.error(_WHAT)
     type_ = body.get("type")
     spec = _BODY_BY_TYPE.get(type_) if isinstance(type_, str) else None
     checked = _check(spec or _BODY_UNTYPED, body, ("body",), report)
     if problems or checked is _INVALID:
-        raise _invalid(problems)
+        raise problems.error(_WHAT)
     content = {key: checked[key] for key in _CONTENT_FIELDS[type_]}  # type: ignore[index]
     return SendRequest(
         type=type_,  # type: ignore[arg-type]
         content_json=_canonical_json(content),
         context=checked.get("context"),
         tmp_send_id=checked.get("tmpSendId"),
-    )
-
-
-def _invalid(problems: list[dict[str, Any]]) -> InvalidRequest:
-    details = problems[:MAX_PROBLEMS]
-    if len(problems) > MAX_PROBLEMS:
-        details.append(problem("body", f"{len(problems) - MAX_PROBLEMS} more problems not listed"))
-    count = len(problems)
-    return InvalidRequest(
-        f"The message is not valid: {count} problem{'s' if count != 1 else ''} (see details).",
-        details=details,
     )

@@ -25,6 +25,35 @@ def json_path(parts: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+MAX_DETAILS = 100  # a 1 MiB body could hold hundreds of thousands of problems
+
+
+class Problems:
+    """Every problem of a request body, each with its JSON path, reported together."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, path: str, reason: str) -> None:
+        self.items.append(problem(path, reason))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def error(self, what: str, *, code: str = "invalid_request") -> InvalidRequest:
+        count = len(self.items)
+        details = self.items[:MAX_DETAILS]
+        if count > MAX_DETAILS:
+            details.append(problem("body", f"{count - MAX_DETAILS} more problems not listed"))
+        first = self.items[0]
+        more = f" (and {count - 1} more problem{'s' if count > 2 else ''}, see details)" if count > 1 else ""
+        return InvalidRequest(f"{what}: {first['path']}: {first['reason']}{more}.", code=code, details=details)
+
+    def raise_if_any(self, what: str, *, code: str = "invalid_request") -> None:
+        if self.items:
+            raise self.error(what, code=code)
+
+
 class ApiError(Exception):
     status: int = 400
     code: str = "invalid_request"

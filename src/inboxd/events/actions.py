@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import orjson
 
+from inboxd.domain.errors import Problems
 from inboxd.events.placeholders import render
-from inboxd.events.problems import Problems
 
 METHODS = ("post", "put", "patch")
 MAX_URL_LENGTH = 2048

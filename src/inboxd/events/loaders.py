@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from inboxd.domain.errors import Problems
 from inboxd.events.catalogue import EventContext
-from inboxd.events.problems import Problems
 
 LoadFn = Callable[[EventContext, dict[str, Any]], Awaitable[Any]]
 

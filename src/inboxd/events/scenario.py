@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from inboxd.domain.errors import Problems
 from inboxd.events import expression
 from inboxd.events.actions import (
     IGNORED_PARAMS,
@@ -30,7 +31,7 @@ from inboxd.events.catalogue import TRIGGERS, providers_of
 from inboxd.events.conditions import COMPARISONS, CompareCondition, Condition, FiltrexCondition, expression_names
 from inboxd.events.loaders import LOADERS, LoaderKind
 from inboxd.events.placeholders import TemplateProblem, references
-from inboxd.events.problems import Problems, ScenarioInvalid
+from inboxd.events.problems import ScenarioInvalid
 
 AS_STATUSES = ("active", "inactive", "draft")
 MAX_NAME = 200
@@ -102,11 +103,11 @@ def parse_import(body: Any) -> ImportRequest:
     problems = Problems()
     if not isinstance(body, dict):
         problems.add("body", "must be an object {data, asStatus, authorUid?}")
-        raise problems.error()
+        raise problems.error("The scenario is invalid", code="invalid_scenario")
     bad = _unstorable(body)
     if bad is not None:
         problems.add(*bad)
-        raise problems.error()
+        raise problems.error("The scenario is invalid", code="invalid_scenario")
     as_status = body.get("asStatus", "active")
     if as_status not in AS_STATUSES:
         problems.add("body.asStatus", f"must be one of {', '.join(AS_STATUSES)}")
@@ -124,7 +125,7 @@ def parse_import(body: Any) -> ImportRequest:
     else:
         definition, compiled = _compile(data, "body.data", problems)
     if problems or compiled is None:
-        raise problems.error()
+        raise problems.error("The scenario is invalid", code="invalid_scenario")
     return ImportRequest(definition, str(as_status), author_uid, compiled)
 
 

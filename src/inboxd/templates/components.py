@@ -25,8 +25,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from inboxd.domain.errors import Problems
 from inboxd.templates import limits as L
-from inboxd.templates.validation import Problems, obj, text
+from inboxd.templates.validation import obj, text
 
 COMPONENT_ORDER = ("HEADER", "BODY", "FOOTER", "BUTTONS")
 HEADER_FORMATS = ("TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION")

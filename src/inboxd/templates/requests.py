@@ -16,10 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from inboxd.domain.errors import Problems
 from inboxd.domain.status import ChatStatus
 from inboxd.templates import components as C
 from inboxd.templates import limits as L
-from inboxd.templates.validation import Problems, boolean, choice, integer, obj, string_list, text
+from inboxd.templates.validation import boolean, choice, integer, obj, string_list, text
 
 CATEGORIES = ("MARKETING", "UTILITY")
 USAGES = ("inbox", "bulk")

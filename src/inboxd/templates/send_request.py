@@ -27,12 +27,12 @@ from typing import Any
 
 from inboxd.domain import limits as send_limits
 from inboxd.domain.content import SendRequest, parse_send_request
-from inboxd.domain.errors import InvalidRequest
+from inboxd.domain.errors import InvalidRequest, Problems
 from inboxd.templates import components as C
 from inboxd.templates import limits as L
 from inboxd.templates.phones import PhoneProblem, normalize_phone
 from inboxd.templates.requests import TEMPLATE_CHAT_STATUSES, parse_values
-from inboxd.templates.validation import Problems, boolean, integer, obj, text
+from inboxd.templates.validation import boolean, integer, obj, text
 
 TEMPLATE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
 _FIELDS = (

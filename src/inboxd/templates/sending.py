@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxd.delivery.accept import Accepted, Idempotency, OnAccept, OutgoingItem, accept_outgoing, find_replay
 from inboxd.delivery.session import send_session_message
 from inboxd.domain.content import parse_send_request
-from inboxd.domain.errors import InvalidRequest, NotFound, RuleRefused, problem
+from inboxd.domain.errors import InvalidRequest, NotFound, Problems, RuleRefused, problem
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import ChatStatus
 from inboxd.domain.window import session_window_open
@@ -47,7 +47,6 @@ from inboxd.templates import store
 from inboxd.templates.media import resolve_header
 from inboxd.templates.requests import check_values_fit
 from inboxd.templates.send_request import TemplateSendRequest
-from inboxd.templates.validation import Problems
 
 if TYPE_CHECKING:
     from inboxd.services import Services

@@ -7,28 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.errors import Problems
 from inboxd.domain.limits import Bounds
-
-MAX_PROBLEMS = 100
-
-
-class Problems:
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, path: str, reason: str) -> None:
-        self.items.append(problem(path, reason))
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def raise_if_any(self, what: str) -> None:
-        if not self.items:
-            return
-        count = len(self.items)
-        details = self.items[:MAX_PROBLEMS]
-        raise InvalidRequest(f"{what}: {count} problem{'s' if count != 1 else ''} (see details).", details=details)
 
 
 def obj(value: Any, path: str, problems: Problems, allowed: Iterable[str]) -> dict[str, Any] | None:

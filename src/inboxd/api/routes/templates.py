@@ -18,7 +18,7 @@ from inboxd.api.sending import accept_then_wait
 from inboxd.delivery.session import window_closed
 from inboxd.domain import texter
 from inboxd.domain.clock import iso_from_ms, now_ms
-from inboxd.domain.errors import ChannelRejected, RuleRefused
+from inboxd.domain.errors import ChannelRejected, Problems, RuleRefused
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import MessageStatus
@@ -30,7 +30,7 @@ from inboxd.templates import limits as L
 from inboxd.templates.phones import PhoneProblem, normalize_phone
 from inboxd.templates.send_request import parse_template_send
 from inboxd.templates.sending import Outcome, send_template
-from inboxd.templates.validation import Problems, obj, text
+from inboxd.templates.validation import obj, text
 
 router = APIRouter(tags=["templates"])
 
