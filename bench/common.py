@@ -390,7 +390,9 @@ def pyspy_start(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]
 
 
 def summarize_collapsed(path: Path, top: int = 60) -> dict[str, Any]:
-    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+    """Self and inclusive sample shares per function from py-spy's collapsed stacks, of the
+    samples of the event loop's thread (SQLAlchemy's greenlet-run parts appear as roots of their
+    own, e.g. `Connection.execute`)."""
     self_counts: dict[str, int] = {}
     incl_counts: dict[str, int] = {}
     total = 0
@@ -405,8 +407,8 @@ def summarize_collapsed(path: Path, top: int = 60) -> dict[str, Any]:
         except ValueError:
             continue
         frames = [f for f in stack.split(";") if f]
-        if not frames:
-            continue
+        if not frames or any(f.startswith("Thread._bootstrap") for f in frames):
+            continue  # idle helper threads (thread pools waiting for work): the event loop's thread only
         total += count
         names = [_frame_name(f) for f in frames]
         self_counts[names[-1]] = self_counts.get(names[-1], 0) + count

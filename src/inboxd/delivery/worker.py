@@ -231,11 +231,14 @@ class DeliveryWorker:
 
     async def _record_batch(self, batch: list[tuple[dict[str, Any], str, asyncio.Future[None]]]) -> None:
         now = now_ms()
+        # Messages before outbox rows, each in id order: the order the inbound processor locks
+        # them in (statuses, then adoption), so the two do not deadlock on PostgreSQL.
+        ordered = sorted(batch, key=lambda item: item[0]["id"])
         async with self.db.write() as conn:
-            await outbox_store.finish_many(conn, [row["outbox_id"] for row, _, _ in batch], self.owner)
             changed = await messages_store.attach_external_ids(
-                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in batch], now
+                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in ordered], now
             )
+            await outbox_store.finish_many(conn, sorted(row["outbox_id"] for row, _, _ in ordered), self.owner)
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
         for row, _, done in batch:

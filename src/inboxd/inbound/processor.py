@@ -285,7 +285,7 @@ class InboundProcessor:
                     error=report.error, callback_data=report.callback_data,
                 )
             )
-        for account_id, reports in by_account.items():
+        for account_id, reports in sorted(by_account.items()):  # one lock order in every process
             changed = await messages_store.apply_status_reports(
                 conn, channel_account_id=account_id, reports=reports, now=now
             )

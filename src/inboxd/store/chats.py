@@ -193,7 +193,8 @@ async def ensure_chats(
         )
         created = set((await conn.execute(stmt, rows)).scalars())
         found.update(await _chat_ids(conn, channel_account_id, missing))
-    touched = [(contact, chat_id) for contact, chat_id in found.items() if contact not in created]
+    # rows locked in chat id order by every transaction (PostgreSQL: no deadlock between processes)
+    touched = sorted(((c, chat_id) for c, chat_id in found.items() if c not in created), key=lambda t: t[1])
     if touched:
         await conn.execute(
             _TOUCH_CHAT,
@@ -258,4 +259,4 @@ async def record_incoming_many(conn: AsyncConnection, items: list[tuple[str, int
         if timestamp >= entry["b_ts"]:
             entry["b_ts"], entry["b_preview"] = timestamp, preview
     if per_chat:
-        await conn.execute(_RECORD_INCOMING, list(per_chat.values()))
+        await conn.execute(_RECORD_INCOMING, [per_chat[c] for c in sorted(per_chat)])
