@@ -41,7 +41,7 @@ from bench.common import (
 )
 from bench.loadgen import post_all
 from inboxd.channels.whatsapp.signature import HEADER, sign
-from inboxd.store.tables import messages, webhook_events
+from inboxd.store.tables import messages, unmatched_statuses, webhook_events
 
 
 @dataclass
@@ -278,6 +278,8 @@ def send_e2e(cfg: Config, *, db_kind: str = "sqlite", api_processes: int = 1, nu
         figures = asyncio.run(_e2e_figures(spec, t0_ms, t1_ms))
         figures["drain_s_after_load"] = drained
         figures["backlog_at_load_end"] = backlog
+        if figures["lost"]:  # not read by the end of the drain: where their statuses are
+            figures["backlog_after_drain"] = asyncio.run(_backlog(spec, sims))
         dup = asyncio.run(_duplicates(sims, spec, t0_ms))
         result["inboxd"] = {
             "http": merge_wrk(wrk_results),
@@ -307,9 +309,12 @@ async def _backlog(spec: DbSpec, sims: list[Any]) -> dict[str, Any]:
     try:
         events = await seed.count(db, webhook_events, webhook_events.c.state == "pending")
         unread = await seed.count(db, messages, messages.c.direction == "outgoing", messages.c.status != 3)
+        parked = await seed.count(db, unmatched_statuses)
+        retrying = await seed.count(db, webhook_events, webhook_events.c.state == "pending", webhook_events.c.attempts > 1)
     finally:
         await db.dispose()
-    return {"simulator_webhooks_pending": pending, "inboxd_events_pending": events, "outgoing_not_read": unread}
+    return {"simulator_webhooks_pending": pending, "inboxd_events_pending": events, "inboxd_events_retrying": retrying,
+            "parked_statuses": parked, "outgoing_not_read": unread}
 
 
 async def _wait_read(spec: DbSpec, timeout: float) -> float:  # noqa: ASYNC109

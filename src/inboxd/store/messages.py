@@ -258,33 +258,39 @@ async def apply_status_reports(
     the unknown wamids parked in one INSERT. Returns the row after each change, in order (what
     `MESSAGE_STATUS_CHANGED` publishes)."""
     wamids = list(dict.fromkeys(r.external_id for r in reports))
-    state: dict[str, dict[str, Any]] = {}
+    known: dict[str, str] = {}
     for start in range(0, len(wamids), _IN_CHUNK):
+        query = sa.select(messages.c.external_id, messages.c.id).where(
+            messages.c.channel_account_id == channel_account_id,
+            messages.c.external_id.in_(wamids[start : start + _IN_CHUNK]),
+        )
+        known.update(dict((await conn.execute(query)).all()))
+    # Every row this may change — the known ones and those a status could adopt by its callback
+    # data — is locked up front in id order, the order the send's record locks them in too, so
+    # the two cannot deadlock on PostgreSQL (and an adoption sees a concurrent record's wamid).
+    adoptable = {r.callback_data for r in reports if r.external_id not in known and r.callback_data}
+    ids = sorted(set(known.values()) | adoptable)
+    by_id: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
         query = (
             sa.select(messages)
-            .where(
-                messages.c.channel_account_id == channel_account_id,
-                messages.c.external_id.in_(wamids[start : start + _IN_CHUNK]),
-            )
-            .order_by(messages.c.id)  # row locks (PostgreSQL) taken in one order by every processor
+            .where(messages.c.id.in_(ids[start : start + _IN_CHUNK]), messages.c.channel_account_id == channel_account_id)
+            .order_by(messages.c.id)
         )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        for row in (await conn.execute(query)).mappings():
-            state[row["external_id"]] = dict(row)
+        by_id.update({row["id"]: dict(row) for row in (await conn.execute(query)).mappings()})
+    state = {row["external_id"]: row for row in by_id.values() if row["external_id"] is not None}
     changed: list[dict[str, Any]] = []
     dirty: dict[str, dict[str, Any]] = {}
     parked: list[dict[str, Any]] = []
     for report in reports:
         row = state.get(report.external_id)
-        if row is None and report.callback_data:
-            adopted = await _adopt(conn, channel_account_id, report.callback_data, report.external_id, now)
-            if adopted is None:
-                # The send's own commit may have given the message this wamid meanwhile (the
-                # adoption waited for its row lock on PostgreSQL): look again before parking.
-                adopted = await find_by_external_id(conn, channel_account_id, report.external_id)
+        candidate = by_id.get(report.callback_data or "") if row is None else None
+        if candidate is not None and candidate["external_id"] is None:
+            adopted = await _adopt(conn, channel_account_id, candidate["id"], report.external_id, now)
             if adopted is not None:
-                row = state[report.external_id] = dict(adopted)
+                row = state[report.external_id] = by_id[candidate["id"]] = dict(adopted)
         if row is None:
             parked.append(
                 {"channel_account_id": channel_account_id, "external_id": report.external_id, "status": report.status,
