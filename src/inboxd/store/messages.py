@@ -389,7 +389,7 @@ async def apply_parked_statuses(conn: AsyncConnection, now: int, limit: int = 50
                 messages.c.external_id == unmatched_statuses.c.external_id,
             ),
         )
-        .order_by(unmatched_statuses.c.timestamp)
+        .order_by(messages.c.id, unmatched_statuses.c.timestamp)  # rows locked in id order, as everywhere
         .limit(limit)
     )
     changed = []
