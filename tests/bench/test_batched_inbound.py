@@ -249,3 +249,16 @@ async def test_a_group_that_fails_is_applied_event_by_event(
     monkeypatch.setattr(processor, "_apply_together", broken)
     assert await processor.run_once() == 6
     assert await _outcome(db, mid) == (["wamid.in1", "wamid.in2"], 3, [1, 2, 3], ["done"] * 5 + ["failed"])
+
+
+def test_groups_hold_at_most_group_updates(tmp_path: Any) -> None:
+    from inboxd.channels.whatsapp.inbound_parser import ParsedWebhook, StatusReport
+
+    def event(n: int) -> tuple[str, ParsedWebhook]:
+        report = StatusReport(phone_number_id="1", external_id="w", status=1, timestamp_ms=1, recipient_id=None, error=None)
+        return (new_id(), ParsedWebhook(statuses=[report] * n))
+
+    processor = _processor(None, tmp_path)  # type: ignore[arg-type]
+    sizes = [[len(p.statuses) for _, p in group] for group in processor._groups([event(150), event(40), event(100),
+                                                                                 event(300), event(5)])]
+    assert sizes == [[150, 40], [100], [300], [5]]

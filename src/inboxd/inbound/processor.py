@@ -53,6 +53,7 @@ class InboundProcessor:
     LEASE_MS = 60_000
     BATCH = 32
     PARKED_SWEEP_SECONDS = 5.0
+    GROUP_UPDATES = 200
 
     def __init__(
         self,
@@ -125,18 +126,35 @@ class InboundProcessor:
                 alone.append(row)
             else:
                 together.append((row["id"], parsed))
-        if len(together) > 1:
+        for group in self._groups(together):
+            if len(group) == 1:
+                alone += [row for row in rows if row["id"] == group[0][0]]
+                continue
             try:
-                await self._apply_together(together)
+                await self._apply_together(group)
             except Exception:
-                log.warning("applying %d webhook events together failed; applying them one by one", len(together),
+                log.warning("applying %d webhook events together failed; applying them one by one", len(group),
                             exc_info=True)
-                alone += [row for row in rows if any(row["id"] == event_id for event_id, _ in together)]
-        else:
-            alone += [row for row in rows if any(row["id"] == event_id for event_id, _ in together)]
+                ids = {event_id for event_id, _ in group}
+                alone += [row for row in rows if row["id"] in ids]
         for row in sorted(alone, key=lambda r: r["id"]):
             await self.process(row["id"], row["body"], row["attempts"])
         return len(rows)
+
+    def _groups(self, events: list[tuple[str, ParsedWebhook]]) -> list[list[tuple[str, ParsedWebhook]]]:
+        """Consecutive events in groups of at most `GROUP_UPDATES` messages and statuses, so one
+        transaction holds SQLite's single writer for tens of milliseconds, not hundreds (the
+        webhook POSTs that store new events wait for it)."""
+        groups: list[list[tuple[str, ParsedWebhook]]] = []
+        size = self.GROUP_UPDATES
+        for event in events:
+            updates = len(event[1].messages) + len(event[1].statuses)
+            if not groups or size + updates > self.GROUP_UPDATES:
+                groups.append([])
+                size = 0
+            groups[-1].append(event)
+            size += updates
+        return groups
 
     async def _apply_together(self, events: list[tuple[str, ParsedWebhook]]) -> None:
         """`_apply` for several media-free events in one transaction: their messages, statuses
