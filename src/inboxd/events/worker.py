@@ -41,6 +41,7 @@ class EventDeliveryWorker:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._last_prune = 0.0
+        self._next_retry_ms: int | None = None  # the earliest retry this worker scheduled
 
     def wake(self) -> None:
         self._wake.set()
@@ -67,13 +68,23 @@ class EventDeliveryWorker:
                 if claimed == 0:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                        await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds(poll_seconds))
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
         finally:
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+
+    def _idle_seconds(self, poll_seconds: float) -> float:
+        """Sleep until the next poll, or until a retry this worker scheduled falls due if sooner."""
+        if self._next_retry_ms is None:
+            return poll_seconds
+        until_due = (self._next_retry_ms - now_ms()) / 1000
+        if until_due <= 0:
+            self._next_retry_ms = None
+            return 0.0
+        return min(poll_seconds, until_due)
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -199,6 +210,8 @@ class EventDeliveryWorker:
                 attempt["error"] = f"{attempt['error']}; {plan.reason}"
             else:
                 state, due_at = events_store.PENDING, plan.due_at_ms
+                if self._next_retry_ms is None or due_at < self._next_retry_ms:
+                    self._next_retry_ms = due_at
         attempt["outcome"] = str(outcome)
         event_deliveries.labels(str(outcome)).inc()
         if outcome is not Outcome.DELIVERED:
