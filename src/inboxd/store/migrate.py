@@ -21,7 +21,7 @@ def alembic_config() -> Config:
     return config
 
 
-async def migrate(db: Database, revision: str = "heads") -> None:
+async def migrate(db: Database, revision: str = "head") -> None:
     await db.ensure_schema()
     async with db.write() as conn:
         if db.is_postgres:
