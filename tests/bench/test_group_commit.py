@@ -106,3 +106,32 @@ async def test_one_failing_request_fails_alone(db: Database, wa_account: WhatsAp
         boxed = (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
     assert {t["text"] for t in texts} == {f"m{n}" for n in range(12) if n not in (3, 7)}
     assert boxed == 10
+
+
+async def test_accepted_rows_are_the_rows_a_read_after_the_commit_returns(
+    db: Database, wa_account: WhatsAppAccountSpec
+) -> None:
+    """`Prefer: respond-async` answers from `Accepted.rows` instead of reading the messages back:
+    they must be exactly what the read would return, grouped or alone, with every column."""
+    from inboxd.delivery.accept import _accept_one
+    from inboxd.store.messages import get_messages
+
+    account = wa_account.account.id
+    chat_ids = await _chats(db, account, 3)
+    grouped = await asyncio.gather(*(
+        accept_outgoing(db, chat_id, account, [OutgoingItem("text", {"text": "a"}), OutgoingItem("location", {
+            "location": {"latitude": 1.5, "longitude": 2.5}})], now=5000, tmp_send_id="t-1", context="wamid.X")
+        for chat_id in chat_ids
+    ))
+    alone = await _accept_one(db, chat_ids[0], account, [OutgoingItem("text", {"text": "b"})], now=6000, agent="bot")
+    for accepted in [*grouped, alone]:
+        assert accepted.rows is not None and not accepted.replay
+        async with db.read() as conn:
+            stored = [dict(r) for r in await get_messages(conn, accepted.message_ids)]
+        assert accepted.rows == stored
+    replay_key = Idempotency("k", "h")
+    first = await accept_outgoing(db, chat_ids[1], account, [OutgoingItem("text", {"text": "c"})], now=7000,
+                                  idempotency=replay_key)
+    again = await accept_outgoing(db, chat_ids[1], account, [OutgoingItem("text", {"text": "c"})], now=7001,
+                                  idempotency=replay_key)
+    assert first.rows is not None and again.replay and again.rows is None

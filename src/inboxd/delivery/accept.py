@@ -50,6 +50,9 @@ class Idempotency:
 class Accepted:
     message_ids: list[str]
     replay: bool
+    # The message rows as committed, with every column of `messages` (a new acceptance only;
+    # a replay's messages are read from the database).
+    rows: list[dict[str, Any]] | None = None
 
 
 class _KeyTaken(Exception):
@@ -149,12 +152,55 @@ async def _accept_one(
         if idempotency is None or not is_unique_violation(exc):
             raise
     else:
-        return Accepted(ids, replay=False)
+        return Accepted(ids, replay=False, rows=_as_stored(rows))
     # Another request with this key committed first: answer with its result.
     async with db.read() as conn:
         replay = await _replay(conn, chat_id, idempotency, now)  # type: ignore[arg-type]
     assert replay is not None
     return replay
+
+
+def _message_rows(
+    chat_id: str,
+    account_id: str,
+    items: list[OutgoingItem],
+    ids: list[str],
+    *,
+    first_seq: int,
+    now: int,
+    tmp_send_id: str | None,
+    context: str | None,
+    agent: str | None,
+) -> list[dict[str, Any]]:
+    """The `messages` rows of newly accepted outgoing messages (the columns they set)."""
+    return [
+        {
+            "id": message_id,
+            "chat_id": chat_id,
+            "channel_account_id": account_id,
+            "direction": "outgoing",
+            "type": item.type,
+            "content": item.content,
+            "status": int(MessageStatus.ACCEPTED),
+            "status_history": [{"status": int(MessageStatus.ACCEPTED), "timestamp": now}],
+            "timestamp": now,
+            "updated_at": now,
+            "seq": first_seq + i,
+            "tmp_send_id": tmp_send_id,
+            "context": context,
+            "agent": agent,
+        }
+        for i, (message_id, item) in enumerate(zip(ids, items, strict=True))
+    ]
+
+
+def _as_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Staged rows with every column of `messages`, as a read after the commit returns them."""
+    return [{**_UNSET_COLUMNS, **row} for row in rows]
+
+
+# Left out of the insert (SQLAlchemy's JSON type would store a Python None as JSON null).
+_UNSET_COLUMNS: dict[str, Any] = {column.name: None for column in messages.c}
 
 
 async def stage_outgoing(
@@ -174,25 +220,8 @@ async def stage_outgoing(
     the part of accepting that can join a transaction already open (a reply sent from inside
     the inbound transaction that stored the contact's message)."""
     first_seq = await chats_store.next_seq(conn, chat_id, len(items))
-    rows = [
-        {
-            "id": message_id,
-            "chat_id": chat_id,
-            "channel_account_id": account_id,
-            "direction": "outgoing",
-            "type": item.type,
-            "content": item.content,
-            "status": int(MessageStatus.ACCEPTED),
-            "status_history": [{"status": int(MessageStatus.ACCEPTED), "timestamp": now}],
-            "timestamp": now,
-            "updated_at": now,
-            "seq": first_seq + i,
-            "tmp_send_id": tmp_send_id,
-            "context": context,
-            "agent": agent,
-        }
-        for i, (message_id, item) in enumerate(zip(ids, items, strict=True))
-    ]
+    rows = _message_rows(chat_id, account_id, items, ids, first_seq=first_seq, now=now, tmp_send_id=tmp_send_id,
+                         context=context, agent=agent)
     await conn.execute(messages.insert(), rows)
     await outbox_store.enqueue(
         conn,
@@ -330,7 +359,7 @@ async def _accept_group(db: Database, batch: list[_Request]) -> None:
             continue
         assert r.done is not None
         if not r.done.done():
-            r.done.set_result(Accepted(r.ids, replay=False))
+            r.done.set_result(Accepted(r.ids, replay=False, rows=_as_stored(rows[id(r)])))
     for r in taken:
         await _settle(r, find_replay(db, r.chat_id, r.idempotency, r.now))
 
@@ -361,16 +390,8 @@ async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int,
     for r in batch:
         first = next_seq[r.chat_id]
         next_seq[r.chat_id] = first + len(r.items)
-        rows = [
-            {
-                "id": message_id, "chat_id": r.chat_id, "channel_account_id": r.account_id, "direction": "outgoing",
-                "type": item.type, "content": item.content, "status": int(MessageStatus.ACCEPTED),
-                "status_history": [{"status": int(MessageStatus.ACCEPTED), "timestamp": r.now}],
-                "timestamp": r.now, "updated_at": r.now, "seq": first + i, "tmp_send_id": r.tmp_send_id,
-                "context": r.context, "agent": r.agent,
-            }
-            for i, (message_id, item) in enumerate(zip(r.ids, r.items, strict=True))
-        ]
+        rows = _message_rows(r.chat_id, r.account_id, r.items, r.ids, first_seq=first, now=r.now,
+                             tmp_send_id=r.tmp_send_id, context=r.context, agent=r.agent)
         out[id(r)] = rows
         all_rows += rows
         last = r.items[-1]

@@ -8,6 +8,7 @@ every one of them; a replayed idempotency key answers 200 with `Idempotent-Repla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -83,8 +84,11 @@ async def send_message(
         lambda: send_session_message(services, chat, send, idempotency_key=key, now=now_ms(), message_ids=ids),
         wait=not respond_async,
     )
-    async with services.db.read() as conn:
-        rows = await messages_store.get_messages(conn, accepted.message_ids)
+    if respond_async and accepted.rows is not None:
+        rows = accepted.rows  # as committed a moment ago: no second read
+    else:
+        async with services.db.read() as conn:
+            rows = await messages_store.get_messages(conn, accepted.message_ids)
     info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
     shaped = [texter.message(r, info) for r in rows]
     if accepted.replay:
@@ -98,7 +102,7 @@ async def send_message(
     return JSON({"success": True, "messages": shaped})
 
 
-def _refusal(rows: list[Any], chat: Any) -> RuleRefused | ChannelRejected | None:
+def _refusal(rows: Sequence[Any], chat: Any) -> RuleRefused | ChannelRejected | None:
     """The error to answer with when the channel refused every message of the request."""
     failed = [r for r in rows if r["status"] in (MessageStatus.FAILED, MessageStatus.CHANNEL_FAILED)]
     if not rows or len(failed) != len(rows):
