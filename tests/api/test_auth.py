@@ -78,6 +78,10 @@ async def test_revoked_token_stops_working_within_a_second(server: LiveServer, c
     await asyncio.sleep(1.0)
     r = await client.get(f"{API_PREFIX}/chats/search", headers=headers)
     assert r.status_code == 401
+    for method, path, _ in scoped_operations(server):  # every endpoint, not only the one cached
+        r = await client.request(method, path, headers=headers, json={})
+        assert r.status_code == 401, (method, path, r.text)
+        assert r.json()["code"] == "unauthorized"
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/server/api/v2/openapi.json"])
