@@ -49,3 +49,22 @@ def test_the_horizon_ends_retries() -> None:
     assert plan.due_at_ms is None and "retry horizon of 86400 s" in (plan.reason or "")
     plan = next_attempt(attempt=1, now_ms=0, created_ms=0, horizon_s=86400, cap_s=600, retry_after_s=90_000)
     assert plan.due_at_ms is None  # the receiver asks for a time past the horizon
+
+
+def test_an_idle_worker_wakes_for_the_earliest_retry_it_scheduled(settings) -> None:  # type: ignore[no-untyped-def]
+    """The worker polls every 0.5 s, but a retry it scheduled sooner than that is not made to wait
+    for the poll; retries already due are forgotten."""
+    import heapq
+
+    from inboxd.domain.clock import now_ms
+    from inboxd.events.worker import EventDeliveryWorker
+
+    worker = EventDeliveryWorker(db=None, settings=settings, client=None)  # type: ignore[arg-type]
+    assert worker._idle_seconds(0.5) == 0.5
+    now = now_ms()
+    for due in (now + 5000, now + 150, now - 10):
+        heapq.heappush(worker._retries, due)
+    assert 0.05 < worker._idle_seconds(0.5) <= 0.15
+    assert worker._retries[0] == now + 150  # the one already due is gone
+    heapq.heappop(worker._retries)
+    assert worker._idle_seconds(0.5) == 0.5

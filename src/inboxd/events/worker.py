@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import secrets
 import time
@@ -41,7 +42,7 @@ class EventDeliveryWorker:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._last_prune = 0.0
-        self._next_retry_ms: int | None = None  # the earliest retry this worker scheduled
+        self._retries: list[int] = []  # heap: when the retries this worker scheduled fall due (ms)
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,13 +79,12 @@ class EventDeliveryWorker:
 
     def _idle_seconds(self, poll_seconds: float) -> float:
         """Sleep until the next poll, or until a retry this worker scheduled falls due if sooner."""
-        if self._next_retry_ms is None:
+        now = now_ms()
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)
+        if not self._retries:
             return poll_seconds
-        until_due = (self._next_retry_ms - now_ms()) / 1000
-        if until_due <= 0:
-            self._next_retry_ms = None
-            return 0.0
-        return min(poll_seconds, until_due)
+        return min(poll_seconds, (self._retries[0] - now) / 1000)
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -210,8 +210,7 @@ class EventDeliveryWorker:
                 attempt["error"] = f"{attempt['error']}; {plan.reason}"
             else:
                 state, due_at = events_store.PENDING, plan.due_at_ms
-                if self._next_retry_ms is None or due_at < self._next_retry_ms:
-                    self._next_retry_ms = due_at
+                heapq.heappush(self._retries, due_at)
         attempt["outcome"] = str(outcome)
         event_deliveries.labels(str(outcome)).inc()
         if outcome is not Outcome.DELIVERED:
