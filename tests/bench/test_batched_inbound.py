@@ -259,6 +259,7 @@ def test_groups_hold_at_most_group_updates(tmp_path: Any) -> None:
         return (new_id(), ParsedWebhook(statuses=[report] * n))
 
     processor = _processor(None, tmp_path)  # type: ignore[arg-type]
+    processor.GROUP_UPDATES = 200
     sizes = [[len(p.statuses) for _, p in group] for group in processor._groups([event(150), event(40), event(100),
                                                                                  event(300), event(5)])]
     assert sizes == [[150, 40], [100], [300], [5]]
