@@ -80,11 +80,15 @@ class EventDeliveryWorker:
     def _idle_seconds(self, poll_seconds: float) -> float:
         """Sleep until the next poll, or until a retry this worker scheduled falls due if sooner."""
         now = now_ms()
-        while self._retries and self._retries[0] <= now:
-            heapq.heappop(self._retries)
+        self._forget_due(now)
         if not self._retries:
             return poll_seconds
         return min(poll_seconds, (self._retries[0] - now) / 1000)
+
+    def _forget_due(self, now: int) -> None:
+        """Keep only retries still to come (the heap stays as small as this worker's backlog)."""
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -211,6 +215,7 @@ class EventDeliveryWorker:
             else:
                 state, due_at = events_store.PENDING, plan.due_at_ms
                 heapq.heappush(self._retries, due_at)
+                self._forget_due(now)
         attempt["outcome"] = str(outcome)
         event_deliveries.labels(str(outcome)).inc()
         if outcome is not Outcome.DELIVERED:
