@@ -224,9 +224,9 @@ async def test_media_free_events_are_applied_together_in_one_transaction(
     writes = [0]
     real = db.write
 
-    def counting() -> Any:
+    def counting(**kwargs: Any) -> Any:
         writes[0] += 1
-        return real()
+        return real(**kwargs)
 
     monkeypatch.setattr(db, "write", counting)
     assert await processor.run_once() == 6

@@ -32,9 +32,9 @@ def _count_transactions(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[i
     calls = [0]
     real = db.write
 
-    def counting() -> Any:
+    def counting(**kwargs: Any) -> Any:
         calls[0] += 1
-        return real()
+        return real(**kwargs)
 
     monkeypatch.setattr(db, "write", counting)
     return calls

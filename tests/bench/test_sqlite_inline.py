@@ -8,8 +8,10 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
+from inboxd.store import db as db_module
 from inboxd.store.db import Database
 from inboxd.store.tables import api_tokens
 
@@ -89,3 +91,55 @@ async def test_a_failed_write_rolls_back_and_the_connection_stays_usable(db: Dat
     async with db.read() as conn:
         ids = set((await conn.execute(sa.select(api_tokens.c.id))).scalars())
     assert ids == {"c" * 24}
+
+
+async def test_a_background_transaction_lets_waiting_requests_have_the_writer_first(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite has one writer: a worker's `write(background=True)` waits while requests are
+    waiting for it (the inbound processor made webhook POSTs wait seconds), for a bounded time."""
+    if db.is_postgres:
+        return
+    started = asyncio.Event()
+
+    async def background() -> None:
+        async with db.write(background=True) as conn:
+            started.set()
+            await conn.execute(sa.select(1))
+
+    db._requests_waiting = 1  # a request is waiting for the writer
+    task = asyncio.create_task(background())
+    await asyncio.sleep(0.02)
+    assert not started.is_set()
+    db._requests_waiting = 0  # it got the writer
+    await asyncio.wait_for(task, 5)
+    assert started.is_set()
+
+    monkeypatch.setattr(db_module, "BACKGROUND_YIELD_SECONDS", 0.05)
+    db._requests_waiting = 1  # requests that never stop coming: the worker still gets its turn
+    try:
+        await asyncio.wait_for(background(), 5)
+    finally:
+        db._requests_waiting = 0
+
+
+async def test_requests_count_as_waiting_only_until_they_have_the_writer(db: Database) -> None:
+    if db.is_postgres:
+        return
+    async with db.write() as conn:
+        assert db._requests_waiting == 0
+        blocked = asyncio.create_task(_write_select(db))
+        await asyncio.sleep(0.02)
+        assert db._requests_waiting == 1  # queued behind this transaction
+        await conn.execute(sa.select(1))
+    await asyncio.wait_for(blocked, 5)
+    assert db._requests_waiting == 0
+    with pytest.raises(RuntimeError):
+        async with db.write():
+            raise RuntimeError("a failing transaction")
+    assert db._requests_waiting == 0
+
+
+async def _write_select(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(sa.select(1))

@@ -100,7 +100,7 @@ class InboundProcessor:
 
     async def sweep_parked(self) -> int:
         """Apply parked statuses whose message has its wamid by now (`apply_parked_statuses`)."""
-        async with self.db.write() as conn:
+        async with self.db.write(background=True) as conn:
             changed = await messages_store.apply_parked_statuses(conn, now_ms())
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
@@ -109,7 +109,7 @@ class InboundProcessor:
         return len(changed)
 
     async def run_once(self) -> int:
-        async with self.db.write() as conn:
+        async with self.db.write(background=True) as conn:
             rows = await events_store.claim_due(conn, now=now_ms(), lease_ms=self.LEASE_MS, limit=self.BATCH)
         # Events without media (statuses, texts, …) are applied together in one transaction;
         # the others (media is downloaded before the transaction) and a group that fails go one
@@ -171,7 +171,7 @@ class InboundProcessor:
         accounts = await self._accounts(merged)
         new_messages = await self._not_yet_stored(merged.messages, accounts)
         now = now_ms()
-        async with self.db.write() as conn:
+        async with self.db.write(background=True) as conn:
             await self._store_messages(conn, accounts, new_messages, {}, now)
             await self._apply_statuses(conn, accounts, merged, now)
             for error in merged.errors:
@@ -193,7 +193,7 @@ class InboundProcessor:
         except (orjson.JSONDecodeError, MalformedWebhook) as exc:
             log.warning("webhook event %s is malformed and will not be retried: %s", event_id, exc)
             metrics.webhook_rejected.labels("malformed").inc()
-            async with self.db.write() as conn:
+            async with self.db.write(background=True) as conn:
                 await conn.execute(
                     webhook_events.update()
                     .where(webhook_events.c.id == event_id)
@@ -211,7 +211,7 @@ class InboundProcessor:
         if not complete:
             metrics.processing_failures.labels("inbound").inc()
             delay = min(self.retry_max_seconds, 2 ** min(attempts, 20)) * random.uniform(0.8, 1.2)
-            async with self.db.write() as conn:
+            async with self.db.write(background=True) as conn:
                 await events_store.mark_retry(conn, event_id, next_attempt_at=now_ms() + int(delay * 1000), error=error)
 
     async def _accounts(self, parsed: ParsedWebhook) -> dict[str, ChannelAccount]:
@@ -232,7 +232,7 @@ class InboundProcessor:
         new_messages = await self._not_yet_stored(parsed.messages, accounts)
         fetched, complete = await self._fetch_media(new_messages, accounts)
         now = now_ms()
-        async with self.db.write() as conn:
+        async with self.db.write(background=True) as conn:
             storable = [m for m in new_messages if m.media is None or m.external_id in fetched]
             # (a message whose media download failed is left for the retry of this event)
             await self._store_messages(conn, accounts, storable, fetched, now)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10) -> None:
         self.url = url
         self.schema = schema
+        self._requests_waiting = 0  # foreground transactions waiting for SQLite's writer
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
@@ -75,9 +77,29 @@ class Database:
         return self._writer
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writer.begin() as conn:
-            yield conn
+    async def write(self, *, background: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. On SQLite there is one writer connection, and a worker that runs
+        transaction after transaction would take it again before a waiting request could (the
+        webhook POSTs waited seconds behind the inbound processor): a `background` transaction
+        first lets the requests waiting for the writer go, for up to `BACKGROUND_YIELD_SECONDS`."""
+        if background and not self.is_postgres:
+            deadline = time.monotonic() + BACKGROUND_YIELD_SECONDS
+            # Polled, not an asyncio.Event: a Database may serve more than one event loop.
+            while self._requests_waiting and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            async with self._writer.begin() as conn:
+                yield conn
+            return
+        self._requests_waiting += 1
+        waiting = True
+        try:
+            async with self._writer.begin() as conn:
+                self._requests_waiting -= 1
+                waiting = False
+                yield conn
+        finally:
+            if waiting:
+                self._requests_waiting -= 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -105,6 +127,8 @@ def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
 
 
 BUSY_TIMEOUT_MS = 30_000
+# How long a background (worker) transaction on SQLite lets waiting requests go first, at most.
+BACKGROUND_YIELD_SECONDS = 0.5
 
 
 def _locked(exc: sqlite3.OperationalError) -> bool:
