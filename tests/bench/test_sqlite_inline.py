@@ -93,11 +93,12 @@ async def test_a_failed_write_rolls_back_and_the_connection_stays_usable(db: Dat
     assert ids == {"c" * 24}
 
 
-async def test_a_background_transaction_lets_waiting_requests_have_the_writer_first(
+async def test_a_background_transaction_lets_waiting_urgent_ones_have_the_writer_first(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SQLite has one writer: a worker's `write(background=True)` waits while requests are
-    waiting for it (the inbound processor made webhook POSTs wait seconds), for a bounded time."""
+    """SQLite has one writer: the inbound processor's `write(background=True)` waits while the
+    webhook acknowledgements (`urgent=True`) waiting when it started still wait (they waited
+    seconds behind it) — not for later ones, and not for longer than a bound."""
     if db.is_postgres:
         return
     started = asyncio.Event()
@@ -107,39 +108,45 @@ async def test_a_background_transaction_lets_waiting_requests_have_the_writer_fi
             started.set()
             await conn.execute(sa.select(1))
 
-    db._requests_waiting = 1  # a request is waiting for the writer
+    db._urgent_waiting.add(-1)  # a webhook acknowledgement is waiting for the writer
     task = asyncio.create_task(background())
     await asyncio.sleep(0.02)
     assert not started.is_set()
-    db._requests_waiting = 0  # it got the writer
-    await asyncio.wait_for(task, 5)
-    assert started.is_set()
+    db._urgent_waiting.discard(-1)  # it got the writer; another arrives, after the processor
+    db._urgent_waiting.add(-2)
+    try:
+        await asyncio.sleep(0.2)  # well inside the 0.5 s it would wait for a stream of them
+        assert started.is_set()
+        await asyncio.wait_for(task, 5)
+    finally:
+        db._urgent_waiting.discard(-2)
 
     monkeypatch.setattr(db_module, "BACKGROUND_YIELD_SECONDS", 0.05)
-    db._requests_waiting = 1  # requests that never stop coming: the worker still gets its turn
+    db._urgent_waiting.add(-3)  # one that never gets the writer: the processor still gets its turn
     try:
         await asyncio.wait_for(background(), 5)
     finally:
-        db._requests_waiting = 0
+        db._urgent_waiting.discard(-3)
 
 
-async def test_requests_count_as_waiting_only_until_they_have_the_writer(db: Database) -> None:
+async def test_urgent_transactions_count_as_waiting_only_until_they_have_the_writer(db: Database) -> None:
     if db.is_postgres:
         return
     async with db.write() as conn:
-        assert db._requests_waiting == 0
-        blocked = asyncio.create_task(_write_select(db))
+        assert not db._urgent_waiting
+        urgent = asyncio.create_task(_write_select(db, urgent=True))
+        ordinary = asyncio.create_task(_write_select(db))  # a send: no priority over the processor
         await asyncio.sleep(0.02)
-        assert db._requests_waiting == 1  # queued behind this transaction
+        assert len(db._urgent_waiting) == 1  # the urgent one, queued behind this transaction
         await conn.execute(sa.select(1))
-    await asyncio.wait_for(blocked, 5)
-    assert db._requests_waiting == 0
+    await asyncio.wait_for(asyncio.gather(urgent, ordinary), 5)
+    assert not db._urgent_waiting
     with pytest.raises(RuntimeError):
-        async with db.write():
+        async with db.write(urgent=True):
             raise RuntimeError("a failing transaction")
-    assert db._requests_waiting == 0
+    assert not db._urgent_waiting
 
 
-async def _write_select(db: Database) -> None:
-    async with db.write() as conn:
+async def _write_select(db: Database, *, urgent: bool = False) -> None:
+    async with db.write(urgent=urgent) as conn:
         await conn.execute(sa.select(1))

@@ -41,7 +41,8 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10) -> None:
         self.url = url
         self.schema = schema
-        self._requests_waiting = 0  # foreground transactions waiting for SQLite's writer
+        self._urgent_waiting: set[int] = set()  # tickets of urgent transactions waiting for SQLite's writer
+        self._urgent_tickets = 0
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
@@ -77,29 +78,33 @@ class Database:
         return self._writer
 
     @asynccontextmanager
-    async def write(self, *, background: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. On SQLite there is one writer connection, and a worker that runs
-        transaction after transaction would take it again before a waiting request could (the
-        webhook POSTs waited seconds behind the inbound processor): a `background` transaction
-        first lets the requests waiting for the writer go, for up to `BACKGROUND_YIELD_SECONDS`."""
-        if background and not self.is_postgres:
+    async def write(self, *, urgent: bool = False, background: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. SQLite has one writer connection, and a worker running transaction
+        after transaction kept webhook acknowledgements waiting for seconds. So: an `urgent` one (a
+        webhook's acknowledgement, one small insert) is counted while it waits for the writer, and
+        a `background` one (the inbound processor) lets the urgent ones waiting when it starts go
+        first, for up to `BACKGROUND_YIELD_SECONDS`. Every other transaction (sends, other workers) keeps its
+        turn: inbound processing never waits behind outgoing messages."""
+        if background and self._urgent_waiting:
+            # Only those waiting now: a steady stream of webhooks must not hold the processor back.
+            ahead = set(self._urgent_waiting)
             deadline = time.monotonic() + BACKGROUND_YIELD_SECONDS
             # Polled, not an asyncio.Event: a Database may serve more than one event loop.
-            while self._requests_waiting and time.monotonic() < deadline:  # noqa: ASYNC110
+            while not ahead.isdisjoint(self._urgent_waiting) and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.001)
+        if not urgent or self.is_postgres:
             async with self._writer.begin() as conn:
                 yield conn
             return
-        self._requests_waiting += 1
-        waiting = True
+        self._urgent_tickets += 1
+        ticket = self._urgent_tickets
+        self._urgent_waiting.add(ticket)
         try:
             async with self._writer.begin() as conn:
-                self._requests_waiting -= 1
-                waiting = False
+                self._urgent_waiting.discard(ticket)
                 yield conn
         finally:
-            if waiting:
-                self._requests_waiting -= 1
+            self._urgent_waiting.discard(ticket)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -127,7 +132,7 @@ def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
 
 
 BUSY_TIMEOUT_MS = 30_000
-# How long a background (worker) transaction on SQLite lets waiting requests go first, at most.
+# How long a background transaction on SQLite lets waiting urgent ones go first, at most.
 BACKGROUND_YIELD_SECONDS = 0.5
 
 

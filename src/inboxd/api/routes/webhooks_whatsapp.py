@@ -47,7 +47,7 @@ async def receive(request: Request, services: Services = Depends(get_services)) 
                 code="invalid_signature",
                 headers={},
             )
-    async with services.db.write() as conn:
+    async with services.db.write(urgent=True) as conn:  # Meta waits for this answer: ahead of the processor
         event_id = await events_store.add_event(conn, "whatsapp", body, now_ms())
     services.inbound.wake()
     return JSON({"success": True, "eventId": event_id})
