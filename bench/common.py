@@ -233,8 +233,18 @@ async def drop_schema(schema: str) -> None:
 
     db = Database(PG_URL)
     try:
-        async with db.write() as conn:
-            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        for attempt in range(1, 6):
+            try:
+                async with db.write() as conn:
+                    await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                return
+            except sa.exc.DBAPIError as exc:
+                # A server process still winding down can hold locks in the schema (PostgreSQL
+                # then reports a deadlock with the DROP): wait for it and try again.
+                if attempt == 5:
+                    raise
+                log(f"dropping schema {schema} failed ({str(exc.orig).splitlines()[0]}); trying again")
+                await asyncio.sleep(attempt)
     finally:
         await db.dispose()
 
