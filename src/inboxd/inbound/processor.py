@@ -172,16 +172,7 @@ class InboundProcessor:
         new_messages = await self._not_yet_stored(merged.messages, accounts)
         now = now_ms()
         async with self.db.write(background=True) as conn:
-            await self._store_messages(conn, accounts, new_messages, {}, now)
-            await self._apply_statuses(conn, accounts, merged, now)
-            for error in merged.errors:
-                metrics.webhook_events.labels("whatsapp", "error").inc()
-                log.warning("WhatsApp reported an error: %s", error)
-            for other in merged.other:
-                metrics.webhook_events.labels("whatsapp", f"field_{other.field}").inc()
-                handler = self.other_handlers.get(other.field)
-                if handler is not None:
-                    await handler(conn, other, now)
+            await self._apply_parsed(conn, accounts, merged, new_messages, {}, now)
             for event_id, _ in events:
                 await events_store.mark_done(conn, event_id, now)
         if merged.statuses and self.on_statuses is not None:
@@ -235,16 +226,7 @@ class InboundProcessor:
         async with self.db.write(background=True) as conn:
             storable = [m for m in new_messages if m.media is None or m.external_id in fetched]
             # (a message whose media download failed is left for the retry of this event)
-            await self._store_messages(conn, accounts, storable, fetched, now)
-            await self._apply_statuses(conn, accounts, parsed, now)
-            for error in parsed.errors:
-                metrics.webhook_events.labels("whatsapp", "error").inc()
-                log.warning("WhatsApp reported an error: %s", error)
-            for other in parsed.other:
-                metrics.webhook_events.labels("whatsapp", f"field_{other.field}").inc()
-                handler = self.other_handlers.get(other.field)
-                if handler is not None:
-                    await handler(conn, other, now)
+            await self._apply_parsed(conn, accounts, parsed, storable, fetched, now)
             if complete:
                 await events_store.mark_done(conn, event_id, now)
         if parsed.statuses and self.on_statuses is not None:
@@ -312,6 +294,29 @@ class InboundProcessor:
             )
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
+
+    async def _apply_parsed(
+        self,
+        conn: AsyncConnection,
+        accounts: dict[str, ChannelAccount],
+        parsed: ParsedWebhook,
+        messages: list[InboundMessage],
+        fetched: dict[str, FetchedMedia | MediaUnavailable],
+        now: int,
+    ) -> None:
+        """What one transaction does with parsed webhook content (one event's, or several merged):
+        store `messages` (those of `parsed` not stored yet), apply its statuses, log the errors
+        WhatsApp reported and hand the other fields to their handlers."""
+        await self._store_messages(conn, accounts, messages, fetched, now)
+        await self._apply_statuses(conn, accounts, parsed, now)
+        for error in parsed.errors:
+            metrics.webhook_events.labels("whatsapp", "error").inc()
+            log.warning("WhatsApp reported an error: %s", error)
+        for other in parsed.other:
+            metrics.webhook_events.labels("whatsapp", f"field_{other.field}").inc()
+            handler = self.other_handlers.get(other.field)
+            if handler is not None:
+                await handler(conn, other, now)
 
     async def _store_messages(
         self,
