@@ -116,6 +116,10 @@ async def test_list_delete_and_unknown_ids(api: httpx.AsyncClient, receiver: Rec
     for body in ({"version": "1"}, {"version": 0}, {"userUid": ""}, {"other": 1}, [1]):
         r = await api.post(f"{MANAGE}/{second['_id']}/activate", json=body)
         assert r.status_code == 400, body
+    r = await api.post(f"{MANAGE}/{second['_id']}/activate", json={"version": 0, "userUid": "", "other": 1})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_request"
+    assert [d["path"] for d in r.json()["details"]] == ["body.version", "body.userUid", "body.other"]
+    assert "(and 2 more problems, see details)" in r.json()["error"]
     r = await api.get(f"{MANAGE}/{second['_id']}/runs", params={"status": "lost"})
     assert r.status_code == 400
 

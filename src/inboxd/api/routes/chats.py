@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
 from inboxd.domain import texter
-from inboxd.domain.errors import InvalidRequest, chat_not_found, problem
+from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.ids import is_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import ChatStatus
@@ -39,20 +39,19 @@ async def search_chats(
     limit: Annotated[int, Query(ge=1, le=10000)] = 30,
     skip: Annotated[int, Query(ge=0)] = 0,
 ) -> JSON:
-    problems = []
+    problems = Problems()
     if (channel_name is None) != (channel_account_id is None):
-        problems.append(problem("query.channel", "channel[name] and channel[accountId] must be given together"))
+        problems.add("query.channel", "channel[name] and channel[accountId] must be given together")
     status_values: list[int] = []
     for i, name in enumerate(statuses_names or []):
         if name not in ChatStatus.__members__:
-            problems.append(problem(f"query.statuses[][{i}]", f"unknown chat status {name!r}; use BOT, PENDING, "
-                                    "ASSIGNED, RESOLVED or BULK"))
+            problems.add(f"query.statuses[][{i}]", f"unknown chat status {name!r}; use BOT, PENDING, ASSIGNED, "
+                         "RESOLVED or BULK")
         else:
             status_values.append(int(ChatStatus[name]))
     if labels and len(set(labels)) > 100:
-        problems.append(problem("query.labels[]", "at most 100 unique labels"))
-    if problems:
-        raise InvalidRequest("The search is invalid.", details=problems)
+        problems.add("query.labels[]", "at most 100 unique labels")
+    problems.raise_if_any("The search is invalid")
     query = chats_store.ChatSearch(
         search=search,
         channel=channel_name,

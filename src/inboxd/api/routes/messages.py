@@ -10,7 +10,7 @@ from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
 from inboxd.domain import texter
-from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.errors import Problems
 from inboxd.domain.scopes import Scope
 from inboxd.services import Services
 from inboxd.store import messages as messages_store
@@ -30,15 +30,12 @@ async def chat_messages(
     botSessionId: Annotated[str | None, Query(pattern=r"^[a-z0-9]+$")] = None,  # noqa: N803
 ) -> JSON:
     count = int(limit)
-    problems = []
+    problems = Problems()
     if not 1 <= count <= MAX_LIMIT:
-        problems.append(problem("query.limit", f"must be between 1 and {MAX_LIMIT}"))
+        problems.add("query.limit", f"must be between 1 and {MAX_LIMIT}")
     if botSessionId is None and (beforeTime is None or beforeId is None):
-        problems.append(
-            problem("query", "a filter is required: botSessionId, or beforeTime together with beforeId")
-        )
-    if problems:
-        raise InvalidRequest("The query is invalid.", details=problems)
+        problems.add("query", "a filter is required: botSessionId, or beforeTime together with beforeId")
+    problems.raise_if_any("The query is invalid")
     chat = await load_chat(services, chatId)
     async with services.db.read() as conn:
         if botSessionId is not None:

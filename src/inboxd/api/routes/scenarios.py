@@ -12,7 +12,7 @@ from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.errors import InvalidRequest, Problems, problem
 from inboxd.domain.scopes import Scope
 from inboxd.events import manage
 from inboxd.events import store as events_store
@@ -115,19 +115,18 @@ async def activate_subscription(
     services: Annotated[Services, Depends(get_services)],
 ) -> JSON:
     body = await json_body(request, empty={})
-    problems = []
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be an object {version?, userUid?}.", details=[problem("body", "must be an object")])
+    problems = Problems()
     version = body.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-        problems.append(problem("body.version", "must be a revision number (1, 2, …)"))
+        problems.add("body.version", "must be a revision number (1, 2, …)")
     user_uid = body.get("userUid")
     if user_uid is not None and (not isinstance(user_uid, str) or not 1 <= len(user_uid) <= 128):
-        problems.append(problem("body.userUid", "must be a string of 1 to 128 characters"))
+        problems.add("body.userUid", "must be a string of 1 to 128 characters")
     for key in sorted(set(body) - {"version", "userUid"}):
-        problems.append(problem(f"body.{key}", "unknown field"))
-    if problems:
-        raise InvalidRequest(f"The request is invalid: {problems[0]['path']}: {problems[0]['reason']}.", details=problems)
+        problems.add(f"body.{key}", "unknown field")
+    problems.raise_if_any("The request is invalid")
     async with services.db.write() as conn:
         await manage.activate(conn, scenarioId, version=version, user_uid=user_uid, now=now_ms())
         scenario = await manage.load(conn, scenarioId)

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
-from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.errors import InvalidRequest, Problems, problem
 from inboxd.domain.scopes import Scope
 from inboxd.media.filenames import sanitize_filename
 from inboxd.media.ingest import ingest_stream
@@ -89,24 +89,25 @@ async def _read_form(request: Request) -> FormData:
 
 
 def _fields(form: FormData) -> tuple[UploadFile, str | None, MediaType | None]:
-    problems = [problem(f"body.{name}", "unknown field") for name in form.keys() if name not in FIELDS]
+    problems = Problems()
+    for name in form.keys():
+        if name not in FIELDS:
+            problems.add(f"body.{name}", "unknown field")
     for name in FIELDS:
         if len(form.getlist(name)) > 1:
-            problems.append(problem(f"body.{name}", "given more than once"))
+            problems.add(f"body.{name}", "given more than once")
     upload = form.get("file")
     if upload is None:
-        problems.append(problem("body.file", "required: the file, as a multipart/form-data file part"))
+        problems.add("body.file", "required: the file, as a multipart/form-data file part")
     elif not isinstance(upload, UploadFile):
-        problems.append(problem("body.file", "must be a file part (with a filename), not a text field"))
+        problems.add("body.file", "must be a file part (with a filename), not a text field")
     filename = form.get("filename")
     if filename is not None and not isinstance(filename, str):
-        problems.append(problem("body.filename", "must be a text field"))
+        problems.add("body.filename", "must be a text field")
     media_type = form.get("mediaType")
     if media_type is not None and media_type not in set(MediaType):
-        problems.append(problem("body.mediaType", f"must be one of {', '.join(MediaType)}"))
-    if problems:
-        summary = "; ".join(f"{p['path']}: {p['reason']}" for p in problems)
-        raise InvalidRequest(f"The upload is invalid: {summary}.", details=problems)
+        problems.add("body.mediaType", f"must be one of {', '.join(MediaType)}")
+    problems.raise_if_any("The upload is invalid")
     assert isinstance(upload, UploadFile)
     return (
         upload,
