@@ -15,6 +15,7 @@ from inboxd.store import messages as messages_store
 from inboxd.store.db import Database
 from inboxd.store.tables import chats, messages, outbox, unmatched_statuses
 from tests.conftest import WhatsAppAccountSpec
+from tests.support.transactions import count_write_transactions
 
 
 async def _outgoing(db: Database, account_id: str, chat_id: str, wamid: str | None, *, status: int = 0) -> str:
@@ -213,22 +214,22 @@ async def _outcome(db: Database, mid: str) -> tuple[Any, ...]:
     return incoming, row["status"], [e["status"] for e in row["status_history"]], states
 
 
-async def test_media_free_events_are_applied_together_in_one_transaction(
-    db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _five_good_events_and_a_malformed_one(
+    db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any
+) -> tuple[Any, str]:
+    """The events of `_store_events` for an outgoing message sent earlier; the processor, and that message's id."""
     account = wa_account.account
     chat = await _chat(db, account.id, "972500005000")
     mid = await _outgoing(db, account.id, chat, "wamid.out", status=1)
     await _store_events(db, account.phone_number_id, "wamid.out")
-    processor = _processor(db, tmp_path)
-    writes = [0]
-    real = db.write
+    return _processor(db, tmp_path), mid
 
-    def counting(**kwargs: Any) -> Any:
-        writes[0] += 1
-        return real(**kwargs)
 
-    monkeypatch.setattr(db, "write", counting)
+async def test_media_free_events_are_applied_together_in_one_transaction(
+    db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor, mid = await _five_good_events_and_a_malformed_one(db, wa_account, tmp_path)
+    writes = count_write_transactions(db, monkeypatch)
     assert await processor.run_once() == 6
     assert writes[0] == 3  # the claim, the five good events together, the malformed one marked failed
     assert await _outcome(db, mid) == (["wamid.in1", "wamid.in2"], 3, [1, 2, 3], ["done"] * 5 + ["failed"])
@@ -237,11 +238,7 @@ async def test_media_free_events_are_applied_together_in_one_transaction(
 async def test_a_group_that_fails_is_applied_event_by_event(
     db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    account = wa_account.account
-    chat = await _chat(db, account.id, "972500005000")
-    mid = await _outgoing(db, account.id, chat, "wamid.out", status=1)
-    await _store_events(db, account.phone_number_id, "wamid.out")
-    processor = _processor(db, tmp_path)
+    processor, mid = await _five_good_events_and_a_malformed_one(db, wa_account, tmp_path)
 
     async def broken(events: Any) -> None:
         raise RuntimeError("the group failed")

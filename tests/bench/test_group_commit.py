@@ -17,6 +17,7 @@ from inboxd.store import chats as chats_store
 from inboxd.store.db import Database
 from inboxd.store.tables import chats, messages, outbox
 from tests.conftest import WhatsAppAccountSpec
+from tests.support.transactions import count_write_transactions
 
 
 async def _chats(db: Database, account_id: str, n: int) -> list[str]:
@@ -28,24 +29,12 @@ async def _chats(db: Database, account_id: str, n: int) -> list[str]:
     return out
 
 
-def _count_transactions(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls = [0]
-    real = db.write
-
-    def counting(**kwargs: Any) -> Any:
-        calls[0] += 1
-        return real(**kwargs)
-
-    monkeypatch.setattr(db, "write", counting)
-    return calls
-
-
 async def test_concurrent_sends_share_transactions_and_keep_each_chats_order(
     db: Database, wa_account: WhatsAppAccountSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = wa_account.account.id
     chat_ids = await _chats(db, account, 10)
-    transactions = _count_transactions(db, monkeypatch)
+    transactions = count_write_transactions(db, monkeypatch)
     sends = []
     for n in range(120):
         items = [OutgoingItem("text", {"text": f"m{n}.{k}"}) for k in range(1 + n % 2)]
