@@ -17,6 +17,22 @@ MESSAGE_CREATED = "domain.message.created"  # data: message (a `messages` row)
 MESSAGE_STATUS_CHANGED = "app.message.statusRequest"  # data: message (the row after the change)
 CHAT_SUBSCRIBED = "domain.chat.subscribed"  # data: chat_id
 CHAT_UNSUBSCRIBED = "domain.chat.unsubscribed"  # data: chat_id
+# Texter's chat triggers (reference §10.2), raised by the chat lifecycle and labels.
+CHAT_ASSIGNED = "domain.chat.assigned"  # data: chat_id, agent {id, crmId, email, displayName, roles}
+CHAT_PENDING = "domain.chat.pending"  # data: chat_id
+CHAT_RESOLVED = "domain.chat.resolved"  # data: chat_id
+CHAT_LABELS = "domain.chat.labels"  # data: chat_id, old_labels, added_labels, removed_labels
+CHAT_EXTERNAL_BOT = "domain.chat.updated.externalBot"  # data: chat_id
+CHANNEL_PROBLEM_CREATED = "domain.channel.health.problem.created"  # data: problem (the Problem object)
+CHANNEL_PROBLEM_RESOLVED = "domain.channel.health.problem.resolved"  # data: problem
+
+# inboxd's own change notices (no Texter trigger): what the web inbox's live stream follows. Every
+# change to what a chat or an agent shows publishes one, in the change's transaction, so the live
+# log (one row per notice) commits with the change. `fields` names what changed (informational).
+CHAT_CREATED = "inboxd.chat.created"  # data: chat_id
+CHAT_UPDATED = "inboxd.chat.updated"  # data: chat_id, fields (list of Texter field names)
+MESSAGE_UPDATED = "inboxd.message.updated"  # data: message (the row after a change other than status)
+AGENT_UPDATED = "inboxd.agent.updated"  # data: agent_uid, fields
 
 Listener = Callable[..., Awaitable[None]]
 
