@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from inboxd.config import Settings
+from inboxd.domain.scopes import Scope
 from inboxd.events.operations import OPERATIONS
 from inboxd.events.signing import verify
 from inboxd.store.db import Database
@@ -143,6 +144,7 @@ async def test_an_empty_scenario_is_built_step_by_step(
     ]})
     assert r.status_code == 200, r.text
     [draft] = r.json()["drafts"]
+    assert draft["metadata"]["authorUid"] == "author-2"
     assert len(draft["conditions"]) == 2  # two groups: help OR stop
     assert draft["options"] == {"unorderedActions": True} and draft["description"] == "help or stop"
     assert draft["actions"][0]["params"]["method"] == "post"  # normalized as Import stores it
@@ -151,7 +153,8 @@ async def test_an_empty_scenario_is_built_step_by_step(
     assert r.status_code == 201, r.text
     [revision] = r.json()["inactiveRevisions"]
     assert revision["version"] == 1 and revision["parentVersion"] is None
-    assert revision["metadata"]["authorUid"] == "author-1"  # the draft's author (the body named none)
+    assert revision["metadata"]["authorUid"] == "author-2"  # the draft's author (the body named none)
+    assert revision["metadata"]["created"] >= draft["metadata"]["modified"]  # made a revision just now
     r = await api.post(f"{MANAGE}/{scenario_id}/activate")
     assert r.json()["activeRevision"]["version"] == 1
 
@@ -432,3 +435,41 @@ async def test_copy_keeps_the_definition_exactly(api: httpx.AsyncClient, receive
     skip = {"_id", "scenarioId", "name", "status", "metadata", "revisionComment"}
     assert {k: v for k, v in revision.items() if k not in skip} == {
         k: v for k, v in copy.deepcopy(source).items() if k not in skip | {"status"}}
+
+
+ON_BEHALF = Scope.MANAGE_SCENARIOS_ON_BEHALF_OF_USER
+EDIT = (Scope.EDIT_SCENARIOS, ON_BEHALF)
+RENAME = [{"op": "rename", "name": "renamed"}]
+# In an order in which each succeeds once its scopes are held.
+ENDPOINTS: list[tuple[str, str, Any, tuple[Scope, ...]]] = [
+    ("GET", "/components", None, (Scope.VIEW_SCENARIOS, ON_BEHALF)),
+    ("POST", "/create", {"name": "empty"}, (Scope.CREATE_SCENARIOS, ON_BEHALF)),
+    ("POST", "/{id}/copy", {"fromVersion": 1, "newName": "copy"}, (Scope.CREATE_SCENARIOS, ON_BEHALF)),
+    ("PATCH", "/{id}/draft", RENAME, EDIT),
+    ("POST", "/{id}/revisions", {}, EDIT),
+    ("PATCH", "/{id}/draft", RENAME, EDIT),
+    ("DELETE", "/{id}/draft", None, EDIT),
+    ("DELETE", "/{id}/revisions/2", None, EDIT),
+]
+
+
+async def test_each_authoring_endpoint_demands_its_scopes(
+    live: LiveServer, db: Database, api: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    scenario = await subscribe(api, "new-incoming-messages", receiver.url)
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        for method, path, body, scopes in ENDPOINTS:
+            url = MANAGE + path.replace("{id}", scenario["_id"])
+            assert (await http.request(method, url, json=body)).status_code == 401
+            for missing in scopes:
+                secret = await token(db, *[s for s in Scope if s != missing])
+                r = await http.request(method, url, json=body, headers={"Authorization": f"Bearer {secret}"})
+                assert r.status_code == 403, (method, path, missing)
+                assert r.json()["details"] == [{"scope": missing.value, "reason": "missing scope"}]
+            secret = await token(db, *scopes)
+            r = await http.request(method, url, json=body, headers={"Authorization": f"Bearer {secret}"})
+            assert r.status_code in (200, 201), (method, path, r.text)
+        paths = (await http.get(f"{API}/openapi.json")).json()["paths"]
+    for method, path, _body, scopes in ENDPOINTS:
+        documented = paths[MANAGE + path.replace("{id}", "{scenarioId}").replace("/2", "/{version}")][method.lower()]
+        assert set(documented["x-required-scopes"]) == {s.value for s in scopes}

@@ -122,7 +122,7 @@ async def update_draft(
     definition = apply_operations(base, operations, path, problems, allow_private=allow_private)
     problems.raise_if_any("The operations are invalid, nothing was changed", code="invalid_scenario")
     if draft is not None:
-        await events_store.update_draft(conn, draft["id"], definition, now)
+        await events_store.update_draft(conn, draft["id"], definition, author_uid, now)
         return
     await events_store.insert_revision(conn, {
         "id": new_id(), "scenario_id": scenario_id, "kind": DRAFT, "version": None,

@@ -6,9 +6,12 @@ Rules where the reference is silent (docs/events.md):
   providers all of them offer.
 - A placeholder may read the trigger's providers and the aliases of loaders that come before it:
   `beforeConditions` loaders → conditions → `afterConditions` loaders → actions.
-- Loaders: `chat`. Conditions: `filtrex`, `compare`. Actions: `request` (post, put or patch to a
-  literal http(s) URL). `loops` must be empty. Anything else is refused, not ignored: a
-  scenario that imports runs as written.
+- Loaders, conditions and actions: the kinds of `loaders.LOADERS` (`chat`),
+  `conditions.CONDITIONS` (`filtrex`, `compare`) and `actions.ACTIONS` (`request`: post, put or
+  patch to a literal http(s) URL), with exactly the parameters each declares — the tables List
+  Components is made of. `loops` must be empty. Anything else is refused, not ignored: a scenario
+  that imports runs as written.
+- A draft is checked by the same rules, but may still lack its trigger events and actions.
 """
 
 from __future__ import annotations

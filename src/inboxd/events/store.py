@@ -62,12 +62,13 @@ async def draft_of(conn: AsyncConnection, scenario_id: str) -> sa.RowMapping | N
     return (await conn.execute(query)).mappings().first()
 
 
-async def update_draft(conn: AsyncConnection, draft_id: str, definition: dict[str, Any], now: int) -> None:
-    await conn.execute(
-        scenario_revisions.update()
-        .where(scenario_revisions.c.id == draft_id)
-        .values(definition=definition, name=definition["name"], modified_at=now)
-    )
+async def update_draft(
+    conn: AsyncConnection, draft_id: str, definition: dict[str, Any], author_uid: str | None, now: int
+) -> None:
+    values: dict[str, Any] = {"definition": definition, "name": definition["name"], "modified_at": now}
+    if author_uid is not None:
+        values["author_uid"] = author_uid
+    await conn.execute(scenario_revisions.update().where(scenario_revisions.c.id == draft_id).values(**values))
 
 
 async def take_version(conn: AsyncConnection, scenario_id: str) -> int:
@@ -88,7 +89,7 @@ async def promote_draft(
         scenario_revisions.update()
         .where(scenario_revisions.c.id == draft_id, scenario_revisions.c.kind == "draft")
         .values(kind="revision", version=version, definition=definition, name=definition["name"],
-                author_uid=author_uid, modified_at=now)
+                author_uid=author_uid, created_at=now, modified_at=now)
     )
     return result.rowcount == 1
 
