@@ -6,8 +6,6 @@ same number, nor skip one."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -21,7 +19,8 @@ from inboxd.store.db import Database
 from inboxd.store.tables import scenario_revisions, scenarios
 from tests.conftest import DbTarget
 from tests.events.conftest import API, template, token
-from tests.support.cli import INBOXD, cli_env, free_port
+from tests.simulator.test_cli import process
+from tests.support.cli import cli_env, free_port
 
 MANAGE = f"{API}/scenarios/manage"
 ROUNDS = 12
@@ -30,30 +29,11 @@ EDITS_EACH = 4
 
 
 @contextmanager
-def serve(env: dict[str, str], log: Path) -> Iterator[str]:
+def serve(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([*INBOXD, "serve", "--port", str(port)], env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "inboxd serve did not come up"
-            time.sleep(0.1)
+    with process(["serve", "--port", str(port)], env, f"{url}/healthz"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def versions(db: Database, scenario_id: str) -> tuple[list[int], int]:
@@ -77,7 +57,7 @@ async def test_concurrent_create_revision_on_two_processes_never_shares_a_versio
     secret = await token(db)
     headers = {"Authorization": f"Bearer {secret}"}
     with ExitStack() as stack:
-        urls = [stack.enter_context(serve(env, tmp_path / f"serve{i}.log")) for i in range(2)]
+        urls = [stack.enter_context(serve(env)) for _ in range(2)]
         clients = [httpx.AsyncClient(base_url=u, headers=headers, timeout=60) for u in urls]
         try:
             r = await clients[0].post(f"{MANAGE}/import", json=template(

@@ -5,9 +5,11 @@ List Components) at paths the reference does not give (docs/events.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import json_body
@@ -26,6 +28,25 @@ router = APIRouter(tags=["event subscriptions"])
 
 ON_BEHALF = Scope.MANAGE_SCENARIOS_ON_BEHALF_OF_USER
 BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
+
+Change = Callable[[AsyncConnection], Awaitable[object]]
+
+
+async def _changed(services: Services, scenario_id: str, change: Change, *, status_code: int = 200) -> JSON:
+    """Make the change and answer with the scenario as it then is, read in the same transaction."""
+    async with services.db.write() as conn:
+        await change(conn)
+        scenario = await manage.load(conn, scenario_id)
+    return JSON(scenario, status_code=status_code)
+
+
+async def _created(services: Services, create: Callable[[AsyncConnection], Awaitable[tuple[str, str]]]) -> JSON:
+    """A new scenario: 201 with it and its signing secret, which only this response shows."""
+    async with services.db.write() as conn:
+        scenario_id, secret = await create(conn)
+        scenario = await manage.load(conn, scenario_id)
+    return JSON({**scenario, "signingSecret": secret}, status_code=201)
+
 
 _IMPORT_EXAMPLE = {
     "data": {
@@ -67,10 +88,7 @@ _IMPORT_EXAMPLE = {
 )
 async def import_subscription(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     parsed = parse_import(await json_body(request), allow_private=services.settings.events_allow_private_urls)
-    async with services.db.write() as conn:
-        scenario_id, secret = await manage.import_scenario(conn, parsed, now_ms())
-        body = await manage.load(conn, scenario_id)
-    return JSON({**body, "signingSecret": secret}, status_code=201)
+    return await _created(services, lambda conn: manage.import_scenario(conn, parsed, now_ms()))
 
 
 @router.get(
@@ -108,10 +126,8 @@ async def activate_subscription(
     services: Annotated[Services, Depends(get_services)],
 ) -> JSON:
     body = bodies.parse(await json_body(request, empty={}), {"version": bodies.version, "userUid": bodies.uid})
-    async with services.db.write() as conn:
-        await manage.activate(conn, scenarioId, version=body.get("version"), user_uid=body.get("userUid"), now=now_ms())
-        scenario = await manage.load(conn, scenarioId)
-    return JSON(scenario)
+    return await _changed(services, scenarioId, lambda conn: manage.activate(
+        conn, scenarioId, version=body.get("version"), user_uid=body.get("userUid"), now=now_ms()))
 
 
 @router.post(
@@ -121,10 +137,7 @@ async def activate_subscription(
     **require(Scope.ACTIVATE_INACTIVATE_SCENARIOS, ON_BEHALF),
 )
 async def inactivate_subscription(scenarioId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
-    async with services.db.write() as conn:
-        await manage.inactivate(conn, scenarioId, now=now_ms())
-        scenario = await manage.load(conn, scenarioId)
-    return JSON(scenario)
+    return await _changed(services, scenarioId, lambda conn: manage.inactivate(conn, scenarioId, now=now_ms()))
 
 
 @router.delete(
@@ -200,11 +213,8 @@ async def create_empty_scenario(request: Request, services: Annotated[Services, 
                                                    "authorUid": bodies.uid}, required=frozenset({"name"}))
     definition = authoring.empty_definition(body["name"], body.get("description"),
                                             allow_private=services.settings.events_allow_private_urls)
-    async with services.db.write() as conn:
-        scenario_id, secret = await authoring.create_empty(conn, definition, author_uid=body.get("authorUid"),
-                                                           now=now_ms())
-        scenario = await manage.load(conn, scenario_id)
-    return JSON({**scenario, "signingSecret": secret}, status_code=201)
+    return await _created(services, lambda conn: authoring.create_empty(
+        conn, definition, author_uid=body.get("authorUid"), now=now_ms()))
 
 
 @router.post(
@@ -222,13 +232,9 @@ async def copy_scenario(
 ) -> JSON:
     body = bodies.parse(await json_body(request, empty={}),
                         {"fromVersion": bodies.version, "newName": bodies.name, "authorUid": bodies.uid})
-    async with services.db.write() as conn:
-        copy_id, secret = await authoring.copy_scenario(
-            conn, scenario_id, from_version=body.get("fromVersion"), new_name=body.get("newName"),
-            author_uid=body.get("authorUid"), now=now_ms(),
-        )
-        scenario = await manage.load(conn, copy_id)
-    return JSON({**scenario, "signingSecret": secret}, status_code=201)
+    return await _created(services, lambda conn: authoring.copy_scenario(
+        conn, scenario_id, from_version=body.get("fromVersion"), new_name=body.get("newName"),
+        author_uid=body.get("authorUid"), now=now_ms()))
 
 
 @router.patch(
@@ -259,11 +265,9 @@ async def update_draft(
         problems.add(*bad)
     operations = [] if bad else parse_operations(raw, path, problems)
     problems.raise_if_any("The operations are invalid, nothing was changed", code="invalid_scenario")
-    async with services.db.write() as conn:
-        await authoring.update_draft(conn, scenario_id, operations, path=path, author_uid=author_uid,
-                                     allow_private=services.settings.events_allow_private_urls, now=now_ms())
-        scenario = await manage.load(conn, scenario_id)
-    return JSON(scenario)
+    return await _changed(services, scenario_id, lambda conn: authoring.update_draft(
+        conn, scenario_id, operations, path=path, author_uid=author_uid,
+        allow_private=services.settings.events_allow_private_urls, now=now_ms()))
 
 
 @router.delete(
@@ -273,10 +277,7 @@ async def update_draft(
     **require(Scope.EDIT_SCENARIOS, ON_BEHALF),
 )
 async def discard_draft(scenario_id: ScenarioId, services: Annotated[Services, Depends(get_services)]) -> JSON:
-    async with services.db.write() as conn:
-        await authoring.discard_draft(conn, scenario_id)
-        scenario = await manage.load(conn, scenario_id)
-    return JSON(scenario)
+    return await _changed(services, scenario_id, lambda conn: authoring.discard_draft(conn, scenario_id))
 
 
 @router.post(
@@ -294,12 +295,9 @@ async def create_revision(
     scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
 ) -> JSON:
     body = bodies.parse(await json_body(request, empty={}), {"revisionComment": bodies.long_text, "authorUid": bodies.uid})
-    async with services.db.write() as conn:
-        await authoring.create_revision(conn, scenario_id, comment=body.get("revisionComment"),
-                                        author_uid=body.get("authorUid"),
-                                        allow_private=services.settings.events_allow_private_urls, now=now_ms())
-        scenario = await manage.load(conn, scenario_id)
-    return JSON(scenario, status_code=201)
+    return await _changed(services, scenario_id, lambda conn: authoring.create_revision(
+        conn, scenario_id, comment=body.get("revisionComment"), author_uid=body.get("authorUid"),
+        allow_private=services.settings.events_allow_private_urls, now=now_ms()), status_code=201)
 
 
 @router.delete(
@@ -315,7 +313,4 @@ async def create_revision(
 async def delete_revision(
     scenario_id: ScenarioId, version: Version, services: Annotated[Services, Depends(get_services)]
 ) -> JSON:
-    async with services.db.write() as conn:
-        await authoring.delete_revision(conn, scenario_id, version)
-        scenario = await manage.load(conn, scenario_id)
-    return JSON(scenario)
+    return await _changed(services, scenario_id, lambda conn: authoring.delete_revision(conn, scenario_id, version))
