@@ -219,6 +219,8 @@ def _draft_ops_cases() -> list[tuple[str, Any, str, str]]:
         ("not an array", {"op": "rename"}, "body.operations", "missing"),
         ("empty", [], "body", "non-empty array"),
         ("not an object", ["rename"], "body[0]", "operation object"),
+        ("the object form", {"operations": [{"op": "removeAction", "index": 3}]}, "body.operations[0].index",
+         "there is no action 3"),
         ("unknown op", [{"op": "addLoop"}], "body[0].op", "must be one of rename"),
         ("unknown field", [{"op": "rename", "name": "x", "title": "y"}], "body[0].title", "unknown field of rename"),
         ("missing field", [{"op": "addCondition"}], "body[0].condition", "missing"),

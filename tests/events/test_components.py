@@ -61,7 +61,8 @@ async def test_every_trigger_event_of_the_catalogue_is_listed_and_imports(
 ) -> None:
     assert names(listed["triggerEvents"]) == list(TRIGGERS)
     for entry in listed["triggerEvents"]:
-        assert entry["providers"] == sorted(TRIGGERS[entry["name"]].providers) and entry["description"]
+        assert entry["providers"] == sorted(TRIGGERS[entry["name"]].providers)
+        assert entry["description"] == TRIGGERS[entry["name"]].description
         # a scenario on this trigger that reads each of its providers imports
         data = {p: {"##provide": {"provider": p, "key": p}} for p in entry["providers"]}
         body = scenario(triggers=[entry["name"]], actions=[{"name": "request", "params": {"url": URL, "data": data}}])

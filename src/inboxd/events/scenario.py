@@ -240,21 +240,21 @@ def _loaders(raw: list[Any], path: str, scope: _Scope, problems: Problems) -> tu
         where = f"{path}[{i}]"
         found = _kind(item, where, problems, "loader", LOADERS)
         alias = item.get("alias", item.get("name")) if isinstance(item, dict) else None
-        if isinstance(alias, str) and _ALIAS.match(alias):
-            scope.available.add(alias)  # also when the loader is refused: no second problem downstream
-        elif found is not None:
-            problems.add(f"{where}.alias", "must be a name (letters, digits, _; at most 64)")
+        if not isinstance(alias, str) or not _ALIAS.match(alias):
+            if found is not None:
+                problems.add(f"{where}.alias", "must be a name (letters, digits, _; at most 64)")
             continue
-        if found is None:
-            continue
-        name, params, kind = found
-        kind.check(params, f"{where}.params", problems)
-        providers = scope.check(params, f"{where}.params", problems)
-        if providers is None:
+        providers = None
+        if found is not None:
+            name, params, kind = found
+            kind.check(params, f"{where}.params", problems)
+            providers = scope.check(params, f"{where}.params", problems)  # before its alias exists: not itself
+        scope.available.add(alias)  # also for a refused loader: no second problem downstream
+        if found is None or providers is None:
             continue
         stored.append({"name": name, "alias": alias, "params": params,
                        "confidentialData": bool(item.get("confidentialData", False))})
-        compiled.append(CompiledLoader(kind, str(alias), params, providers))
+        compiled.append(CompiledLoader(kind, alias, params, providers))
     return stored, compiled
 
 
