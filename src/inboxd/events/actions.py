@@ -8,7 +8,7 @@ resolved when the event happens, so every attempt of a delivery sends the same b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from inboxd.domain.errors import Problems
+from inboxd.events.params import Kind, Param, PlaceholderScope
 from inboxd.events.placeholders import render
 
 METHODS = ("post", "put", "patch")
@@ -24,7 +25,6 @@ MAX_HEADERS = 20
 MAX_HEADER_VALUE = 4096
 # Parameters Texter's request action has that change nothing here (they concern a bot's state).
 IGNORED_PARAMS = frozenset({"keepResponse", "parse"})
-SUPPORTED_PARAMS = frozenset({"url", "method", "json", "data", "headers"}) | IGNORED_PARAMS
 # Set by inboxd on every delivery; a scenario cannot replace them.
 RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "transfer-encoding", "connection", "user-agent"})
 RESERVED_PREFIX = "x-inboxd-"
@@ -123,3 +123,51 @@ def check_method(raw: Any, path: str, problems: Problems) -> str:
         problems.add(path, f"must be one of {', '.join(METHODS)} (an event is a request body)")
         return "post"
     return raw.lower()
+
+
+# --- the kinds, as the validator compiles them ----------------------------------------------
+
+
+def _compile_request(
+    params: dict[str, Any], path: str, scope: PlaceholderScope, problems: Problems
+) -> tuple[dict[str, Any], RequestAction] | None:
+    url = check_url(params.get("url"), f"{path}.url", problems)
+    method = check_method(params.get("method"), f"{path}.method", problems)
+    headers = check_headers(params.get("headers"), f"{path}.headers", problems)
+    if params.get("json", True) is not True:
+        problems.add(f"{path}.json", "must be true: events are sent as JSON")
+    providers = scope.check(params["data"], f"{path}.data", problems)
+    if url is None or providers is None:
+        return None
+    stored = {k: v for k, v in params.items() if k not in IGNORED_PARAMS}
+    stored.update(url=url, method=method, json=True)
+    return stored, RequestAction(url, method, headers, params["data"], providers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionKind(Kind):
+    # The stored parameters and the action (parameters already checked against `params`), or
+    # None with the problems added; `path` is the parameters' path.
+    compile: Callable[[dict[str, Any], str, PlaceholderScope, Problems], tuple[dict[str, Any], RequestAction] | None]
+
+
+ACTIONS: dict[str, ActionKind] = {
+    "request": ActionKind(
+        description="An HTTP request to your receiver whose JSON body is params.data with its placeholders "
+                    "resolved when the event happens; signed (X-Inboxd-Signature) and retried (docs/events.md).",
+        params=(
+            Param("url", "the URL of your receiver (http or https), literal", required=True),
+            Param("method", "the HTTP method", values=METHODS, default="post"),
+            Param("json", "must be true: events are sent as JSON", default=True),
+            Param("data", "the request body, e.g. {eventName, eventData}", required=True, placeholders=True),
+            Param("headers", "extra headers, literal strings (Content-Type, User-Agent, Host and X-Inboxd-* are "
+                             "inboxd's)"),
+            *(Param(name, "accepted for Texter's templates; means nothing here") for name in sorted(IGNORED_PARAMS)),
+        ),
+        example={"name": "request", "params": {
+            "url": "https://crm.example.com/inboxd", "method": "post", "json": True,
+            "data": {"eventName": "newMessage", "eventData": {"message": {"##provide": {
+                "provider": "message", "key": "message"}}}}}},
+        compile=_compile_request,
+    ),
+}

@@ -274,9 +274,9 @@ class _Parser:
         raise self.unexpected("expected a value, a name, a function call or '('")
 
     def call(self, name: _Token) -> Node:
-        function = _FUNCTIONS.get(name.text)
+        function = FUNCTIONS.get(name.text)
         if function is None:
-            known = ", ".join(sorted(_FUNCTIONS))
+            known = ", ".join(sorted(FUNCTIONS))
             raise ExpressionError(f"unknown function {name.text!r} at {name.pos + 1} (available: {known})")
         self.advance()  # "("
         self.nested()
@@ -394,7 +394,7 @@ def _in_array(values: Any, needle: Any) -> bool:
     return isinstance(values, list) and any(equal(item, needle) for item in values)
 
 
-_FUNCTIONS = {"exists": _Function(1, _exists), "inArray": _Function(2, _in_array)}
+FUNCTIONS = {"exists": _Function(1, _exists), "inArray": _Function(2, _in_array)}
 
 
 def evaluate(node: Node, data: Any) -> Any:
@@ -412,7 +412,7 @@ def evaluate(node: Node, data: Any) -> Any:
     if isinstance(node, Compare):
         return compare(node.op, evaluate(node.left, data), evaluate(node.right, data))
     if isinstance(node, Call):
-        return _FUNCTIONS[node.function].run(*(evaluate(arg, data) for arg in node.args))
+        return FUNCTIONS[node.function].run(*(evaluate(arg, data) for arg in node.args))
     raise TypeError(f"not an expression node: {node!r}")
 
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from inboxd.domain.errors import Problems
 from inboxd.events.catalogue import EventContext
+from inboxd.events.params import Kind, Param
 
 LoadFn = Callable[[EventContext, dict[str, Any]], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class LoaderKind:
-    params: frozenset[str]
+@dataclass(frozen=True, kw_only=True)
+class LoaderKind(Kind):
+    # How the parameters go together, beyond each one alone.
     check: Callable[[dict[str, Any], str, Problems], None]
     load: LoadFn
 
@@ -44,6 +45,21 @@ async def _load_chat(ctx: EventContext, params: dict[str, Any]) -> Any:
     return await ctx.chat_by_channel(name, account_id, contact_id)
 
 
+_PROVIDE_CHAT_ID = {"##provide": {"provider": "message", "key": "parent_chat"}}
+
 LOADERS: dict[str, LoaderKind] = {
-    "chat": LoaderKind(frozenset({"id", "name", "accountId", "idByChannel"}), _check_chat, _load_chat),
+    "chat": LoaderKind(
+        description="The Chat object (reference §5.1), by its id or by its channel identity; null when there is no "
+                    "such chat. Later placeholders read it under the loader's alias.",
+        params=(
+            Param("id", "the chat's _id (give either id, or name + accountId + idByChannel)", placeholders=True),
+            Param("name", "the channel's name, e.g. whatsapp (with accountId and idByChannel)", placeholders=True),
+            Param("accountId", "the business account on the channel, e.g. the business phone number",
+                  placeholders=True),
+            Param("idByChannel", "the contact's id on the channel, e.g. their phone number", placeholders=True),
+        ),
+        example={"name": "chat", "alias": "chat", "params": {"id": _PROVIDE_CHAT_ID}},
+        check=_check_chat,
+        load=_load_chat,
+    ),
 }

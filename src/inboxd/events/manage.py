@@ -32,27 +32,50 @@ def scenario_not_found(scenario_id: str) -> NotFound:
     return NotFound(f"No scenario with id {scenario_id!r}.", code="scenario_not_found")
 
 
-async def import_scenario(conn: AsyncConnection, request: ImportRequest, now: int) -> tuple[str, str]:
-    """Store the scenario; returns its id and its signing secret (shown once, by the caller)."""
+async def create_scenario(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    definition: dict[str, Any],
+    author_uid: str | None,
+    now: int,
+    active_triggers: list[str] | None = None,
+) -> tuple[str, str]:
+    """A new scenario whose first row is revision 1 (`kind` REVISION; active when
+    `active_triggers` is given) or a draft. Returns its id and its signing secret (shown once,
+    by the caller)."""
     scenario_id, revision_id, secret = new_id(), new_id(), new_secret()
-    kind = DRAFT if request.as_status == "draft" else REVISION
-    active = request.as_status == "active"
-    activations = [{"timestamp": now, "userUid": request.author_uid}] if active else []
+    active = active_triggers is not None
     await events_store.insert_scenario(
         conn,
         {"id": scenario_id, "system": False, "signing_secret": secret, "active_revision_id": None,
-         "created_at": now, "updated_at": now},
+         "created_at": now, "updated_at": now, "last_version": 1 if kind == REVISION else 0},
         {"id": revision_id, "scenario_id": scenario_id, "kind": kind, "version": 1 if kind == REVISION else None,
-         "parent_version": None, "name": request.name, "definition": request.definition,
-         "author_uid": request.author_uid, "created_at": now, "modified_at": now,
-         "activated_at": now if active else None, "activations": activations},
+         "parent_version": None, "name": definition["name"], "definition": definition,
+         "author_uid": author_uid, "created_at": now, "modified_at": now,
+         "activated_at": now if active else None,
+         "activations": [{"timestamp": now, "userUid": author_uid}] if active else []},
     )
-    if active:
-        await events_store.set_active_revision(conn, scenario_id, revision_id, list(request.compiled.triggers), now)
+    if active_triggers is not None:
+        await events_store.set_active_revision(conn, scenario_id, revision_id, active_triggers, now)
     return scenario_id, secret
 
 
-async def _scenario(conn: AsyncConnection, scenario_id: str) -> Mapping[str, Any]:
+async def import_scenario(conn: AsyncConnection, request: ImportRequest, now: int) -> tuple[str, str]:
+    """Store the scenario; returns its id and its signing secret (shown once, by the caller)."""
+    return await create_scenario(
+        conn,
+        kind=DRAFT if request.as_status == "draft" else REVISION,
+        definition=request.definition,
+        author_uid=request.author_uid,
+        now=now,
+        active_triggers=list(request.compiled.triggers) if request.as_status == "active" else None,
+    )
+
+
+async def lock_scenario(conn: AsyncConnection, scenario_id: str) -> Mapping[str, Any]:
+    """The scenario's row, locked until the transaction ends (on PostgreSQL; SQLite has one
+    writer): every change of a scenario or of its revisions takes this lock first."""
     row = await events_store.get_scenario(conn, scenario_id, lock=True) if is_id(scenario_id) else None
     if row is None:
         raise scenario_not_found(scenario_id)
@@ -62,7 +85,7 @@ async def _scenario(conn: AsyncConnection, scenario_id: str) -> Mapping[str, Any
 async def activate(
     conn: AsyncConnection, scenario_id: str, *, version: int | None, user_uid: str | None, now: int
 ) -> None:
-    scenario = await _scenario(conn, scenario_id)
+    scenario = await lock_scenario(conn, scenario_id)
     revisions = [r for r in (await events_store.revisions_of(conn, [scenario_id]))[scenario_id] if r["kind"] == REVISION]
     if not revisions:
         raise RuleRefused(
@@ -82,13 +105,13 @@ async def activate(
 
 
 async def inactivate(conn: AsyncConnection, scenario_id: str, *, now: int) -> None:
-    scenario = await _scenario(conn, scenario_id)
+    scenario = await lock_scenario(conn, scenario_id)
     if scenario["active_revision_id"] is not None:
         await events_store.set_active_revision(conn, scenario_id, None, [], now)
 
 
 async def delete(conn: AsyncConnection, scenario_id: str) -> None:
-    await _scenario(conn, scenario_id)
+    await lock_scenario(conn, scenario_id)
     await events_store.delete_scenario(conn, scenario_id)
 
 

@@ -6,32 +6,30 @@ Rules where the reference is silent (docs/events.md):
   providers all of them offer.
 - A placeholder may read the trigger's providers and the aliases of loaders that come before it:
   `beforeConditions` loaders → conditions → `afterConditions` loaders → actions.
-- Loaders: `chat`. Conditions: `filtrex`, `compare`. Actions: `request` (post, put or patch to a
-  literal http(s) URL). `loops` must be empty. Anything else is refused, not ignored: a
-  scenario that imports runs as written.
+- Loaders, conditions and actions: the kinds of `loaders.LOADERS` (`chat`),
+  `conditions.CONDITIONS` (`filtrex`, `compare`) and `actions.ACTIONS` (`request`: post, put or
+  patch to a literal http(s) URL), with exactly the parameters each declares — the tables List
+  Components is made of. `loops` must be empty. Anything else is refused, not ignored: a scenario
+  that imports runs as written.
+- A draft is checked by the same rules, but may still lack its trigger events and actions.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from inboxd.domain.errors import Problems
-from inboxd.events import expression
-from inboxd.events.actions import (
-    IGNORED_PARAMS,
-    SUPPORTED_PARAMS,
-    RequestAction,
-    check_headers,
-    check_method,
-    check_url,
-)
+from inboxd.events.actions import ACTIONS, RequestAction
 from inboxd.events.catalogue import TRIGGERS, providers_of
-from inboxd.events.conditions import COMPARISONS, CompareCondition, Condition, FiltrexCondition, expression_names
+from inboxd.events.conditions import CONDITIONS, Condition
 from inboxd.events.loaders import LOADERS, LoaderKind
+from inboxd.events.params import Kind
 from inboxd.events.placeholders import TemplateProblem, references
 from inboxd.events.problems import ScenarioInvalid
+from inboxd.events.transport import literal_address_refusal
 
 AS_STATUSES = ("active", "inactive", "draft")
 MAX_NAME = 200
@@ -44,6 +42,7 @@ MAX_CONDITIONS = 20
 MAX_ACTIONS = 10
 MAX_TAGS = 50
 MAX_BODY_DEPTH = 64
+K = TypeVar("K", bound=Kind)
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -76,7 +75,7 @@ class ImportRequest:
         return str(self.definition["name"])
 
 
-def _unstorable(body: Any) -> tuple[str, str] | None:
+def unstorable(body: Any) -> tuple[str, str] | None:
     """Where the body holds what cannot be stored: nesting deeper than MAX_BODY_DEPTH, or a NUL
     character (JSON can escape one; neither database keeps it in text). Iterative, so any depth
     is safe to look at."""
@@ -97,14 +96,14 @@ def _unstorable(body: Any) -> tuple[str, str] | None:
     return None
 
 
-def parse_import(body: Any) -> ImportRequest:
+def parse_import(body: Any, *, allow_private: bool) -> ImportRequest:
     """The body of Import Subscription, `{data, asStatus, authorUid?}`; `InvalidRequest` naming
     every problem otherwise."""
     problems = Problems()
     if not isinstance(body, dict):
         problems.add("body", "must be an object {data, asStatus, authorUid?}")
         raise problems.error("The scenario is invalid", code="invalid_scenario")
-    bad = _unstorable(body)
+    bad = unstorable(body)
     if bad is not None:
         problems.add(*bad)
         raise problems.error("The scenario is invalid", code="invalid_scenario")
@@ -123,10 +122,25 @@ def parse_import(body: Any) -> ImportRequest:
     if not isinstance(data, dict):
         problems.add("body.data", "missing: the scenario (name, triggerEvents, loaders, conditions, actions)")
     else:
-        definition, compiled = _compile(data, "body.data", problems)
+        definition, compiled = _compile(data, "body.data", problems, allow_private=allow_private)
     if problems or compiled is None:
         raise problems.error("The scenario is invalid", code="invalid_scenario")
     return ImportRequest(definition, str(as_status), author_uid, compiled)
+
+
+def check_draft(definition: dict[str, Any], path: str, problems: Problems, *, allow_private: bool) -> dict[str, Any]:
+    """A draft's definition, normalized as Import stores it; its problems added to `problems`."""
+    stored, _ = _compile(definition, path, problems, draft=True, allow_private=allow_private)
+    return stored
+
+
+def parse_revision(definition: dict[str, Any], *, allow_private: bool, path: str = "draft") -> tuple[dict[str, Any], CompiledScenario]:
+    """A draft about to become a revision, checked whole as Import checks a scenario."""
+    problems = Problems()
+    stored, compiled = _compile(definition, path, problems, allow_private=allow_private)
+    if problems or compiled is None:
+        raise problems.error("The draft is not a complete scenario yet", code="invalid_scenario")
+    return stored, compiled
 
 
 def compile_definition(definition: dict[str, Any]) -> CompiledScenario:
@@ -203,29 +217,40 @@ def _item(raw: Any, path: str, problems: Problems, what: str) -> tuple[str, dict
     return name, params
 
 
+def _kind(raw: Any, path: str, problems: Problems, what: str, table: Mapping[str, K]) -> tuple[str, dict[str, Any], K] | None:
+    """The item's name, params and kind from `table` (the one the components list is made of),
+    with its parameters checked against the kind's; None with the problems added."""
+    parsed = _item(raw, path, problems, what)
+    if parsed is None:
+        return None
+    name, params = parsed
+    kind = table.get(name)
+    if kind is None:
+        problems.add(f"{path}.name", f"unknown {what} {name!r} (available: {', '.join(sorted(table))})")
+        return None
+    if not kind.check_params(params, f"{path}.params", problems, f"{name} {what}"):
+        return None
+    return name, params, kind
+
+
 def _loaders(raw: list[Any], path: str, scope: _Scope, problems: Problems) -> tuple[list[dict[str, Any]], list[CompiledLoader]]:
     stored: list[dict[str, Any]] = []
     compiled: list[CompiledLoader] = []
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
-        parsed = _item(item, where, problems, "loader")
-        if parsed is None:
-            continue
-        name, params = parsed
-        kind = LOADERS.get(name)
-        if kind is None:
-            problems.add(f"{where}.name", f"unknown loader {name!r} (available: {', '.join(sorted(LOADERS))})")
-            continue
-        alias = item.get("alias", name)
+        found = _kind(item, where, problems, "loader", LOADERS)
+        alias = item.get("alias", item.get("name")) if isinstance(item, dict) else None
         if not isinstance(alias, str) or not _ALIAS.match(alias):
-            problems.add(f"{where}.alias", "must be a name (letters, digits, _; at most 64)")
+            if found is not None:
+                problems.add(f"{where}.alias", "must be a name (letters, digits, _; at most 64)")
             continue
-        for key in sorted(set(params) - kind.params):
-            problems.add(f"{where}.params.{key}", f"unknown parameter of the {name} loader")
-        kind.check(params, f"{where}.params", problems)
-        providers = scope.check(params, f"{where}.params", problems)
-        scope.available.add(alias)
-        if providers is None:
+        providers = None
+        if found is not None:
+            name, params, kind = found
+            kind.check(params, f"{where}.params", problems)
+            providers = scope.check(params, f"{where}.params", problems)  # before its alias exists: not itself
+        scope.available.add(alias)  # also for a refused loader: no second problem downstream
+        if found is None or providers is None:
             continue
         stored.append({"name": name, "alias": alias, "params": params,
                        "confidentialData": bool(item.get("confidentialData", False))})
@@ -234,44 +259,14 @@ def _loaders(raw: list[Any], path: str, scope: _Scope, problems: Problems) -> tu
 
 
 def _condition(raw: Any, path: str, scope: _Scope, problems: Problems) -> tuple[dict[str, Any], Condition] | None:
-    parsed = _item(raw, path, problems, "condition")
-    if parsed is None:
+    found = _kind(raw, path, problems, "condition", CONDITIONS)
+    if found is None:
         return None
-    name, params = parsed
-    stored = {"name": name, "params": params, "confidentialData": bool(raw.get("confidentialData", False))}
-    if name == "filtrex":
-        for key in sorted(set(params) - {"expression", "value"}):
-            problems.add(f"{path}.params.{key}", "unknown parameter of filtrex")
-        try:
-            node = expression.parse(params.get("expression"))  # type: ignore[arg-type]
-        except expression.ExpressionError as exc:
-            problems.add(f"{path}.params.expression", f"invalid expression: {exc}")
-            return None
-        if "value" in params:
-            providers = scope.check(params["value"], f"{path}.params.value", problems)
-        else:
-            providers = frozenset(expression_names(node) & scope.available)
-        if providers is None:
-            return None
-        return stored, FiltrexCondition(node, params.get("value"), "value" in params, providers)
-    if name == "compare":
-        for key in sorted(set(params) - {"comparison", "compareTo", "value"}):
-            problems.add(f"{path}.params.{key}", "unknown parameter of compare")
-        comparison = params.get("comparison")
-        op = COMPARISONS.get(comparison) if isinstance(comparison, str) else None
-        if op is None:
-            problems.add(f"{path}.params.comparison", f"must be one of {', '.join(COMPARISONS)}")
-            return None
-        if "value" not in params:
-            problems.add(f"{path}.params.value", "missing: the value to compare")
-            return None
-        left = scope.check(params["value"], f"{path}.params.value", problems)
-        right = scope.check(params.get("compareTo"), f"{path}.params.compareTo", problems)
-        if left is None or right is None:
-            return None
-        return stored, CompareCondition(op, params.get("compareTo"), params["value"], left | right)
-    problems.add(f"{path}.name", f"unknown condition {name!r} (available: compare, filtrex)")
-    return None
+    name, params, kind = found
+    condition = kind.compile(params, f"{path}.params", scope, problems)
+    if condition is None:
+        return None
+    return {"name": name, "params": params, "confidentialData": bool(raw.get("confidentialData", False))}, condition
 
 
 def _conditions(raw: list[Any], path: str, scope: _Scope, problems: Problems) -> tuple[list[Any], list[tuple[Condition, ...]]]:
@@ -297,33 +292,26 @@ def _conditions(raw: list[Any], path: str, scope: _Scope, problems: Problems) ->
 
 
 def _action(raw: Any, path: str, scope: _Scope, problems: Problems) -> tuple[dict[str, Any], RequestAction] | None:
-    parsed = _item(raw, path, problems, "action")
-    if parsed is None:
+    found = _kind(raw, path, problems, "action", ACTIONS)
+    if found is None:
         return None
-    name, params = parsed
-    if name != "request":
-        problems.add(f"{path}.name", f"unknown action {name!r} (available: request)")
+    name, params, kind = found
+    result = kind.compile(params, f"{path}.params", scope, problems)
+    if result is None:
         return None
-    for key in sorted(set(params) - SUPPORTED_PARAMS):
-        problems.add(f"{path}.params.{key}", "not supported by inboxd's request action")
-    url = check_url(params.get("url"), f"{path}.params.url", problems)
-    method = check_method(params.get("method"), f"{path}.params.method", problems)
-    headers = check_headers(params.get("headers"), f"{path}.params.headers", problems)
-    if params.get("json", True) is not True:
-        problems.add(f"{path}.params.json", "must be true: events are sent as JSON")
-    if "data" not in params:
-        problems.add(f"{path}.params.data", "missing: the request body, e.g. {eventName, eventData}")
-        return None
-    providers = scope.check(params["data"], f"{path}.params.data", problems)
-    if url is None or providers is None:
-        return None
-    stored_params = {k: v for k, v in params.items() if k not in IGNORED_PARAMS}
-    stored_params.update(url=url, method=method, json=True)
-    stored = {"name": name, "params": stored_params, "confidentialData": bool(raw.get("confidentialData", False))}
-    return stored, RequestAction(url, method, headers, params["data"], providers)
+    stored_params, action = result
+    return {"name": name, "params": stored_params, "confidentialData": bool(raw.get("confidentialData", False))}, action
 
 
-def _compile(data: dict[str, Any], path: str, problems: Problems) -> tuple[dict[str, Any], CompiledScenario | None]:
+def _compile(
+    data: dict[str, Any], path: str, problems: Problems, *, draft: bool = False, allow_private: bool | None = None
+) -> tuple[dict[str, Any], CompiledScenario | None]:
+    """The stored (normalized) definition, and what runs — None when a problem was found. A
+    `draft` is checked by the same rules, except that it may still lack its trigger events and
+    its actions: a draft is a scenario being written, and is checked whole when it becomes a
+    revision. With `allow_private` (the setting) given, a receiver URL whose literal address the
+    setting forbids is a problem too (names are judged when connecting); stored definitions
+    compiled to run are not judged again."""
     before_count = len(problems.items)
     version = data.get("version", "v1")
     if version != "v1":
@@ -335,7 +323,9 @@ def _compile(data: dict[str, Any], path: str, problems: Problems) -> tuple[dict[
     triggers_raw = data.get("triggerEvents")
     triggers: list[str] = []
     triggers_ok = False
-    if not isinstance(triggers_raw, list) or not triggers_raw:
+    if draft and triggers_raw in (None, []):
+        pass  # no trigger yet: which providers placeholders may read is checked once there is one
+    elif not isinstance(triggers_raw, list) or not triggers_raw:
         problems.add(f"{path}.triggerEvents", "must be a non-empty array of event names")
     elif len(triggers_raw) > MAX_TRIGGERS:
         problems.add(f"{path}.triggerEvents", f"at most {MAX_TRIGGERS} events")
@@ -363,15 +353,18 @@ def _compile(data: dict[str, Any], path: str, problems: Problems) -> tuple[dict[
     after_stored, after = _loaders(_list(loaders, "afterConditions", lpath, problems, MAX_LOADERS),
                                    f"{lpath}.afterConditions", scope, problems)
 
-    if data.get("actions") in (None, []):
+    if not draft and data.get("actions") in (None, []):
         problems.add(f"{path}.actions", "must hold at least one action (a request to your URL)")
     actions_raw = _list(data, "actions", path, problems, MAX_ACTIONS)
     actions_stored, actions = [], []
     for i, item in enumerate(actions_raw):
         result = _action(item, f"{path}.actions[{i}]", scope, problems)
-        if result is not None:
-            actions_stored.append(result[0])
-            actions.append(result[1])
+        if result is None:
+            continue
+        actions_stored.append(result[0])
+        actions.append(result[1])
+        if allow_private is not None and (why := literal_address_refusal(result[1].url, allow_private=allow_private)):
+            problems.add(f"{path}.actions[{i}].params.url", why)
 
     if data.get("loops") not in (None, []):
         problems.add(f"{path}.loops", "loops are not supported (leave it empty)")

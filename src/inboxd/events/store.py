@@ -51,6 +51,54 @@ async def revisions_of(conn: AsyncConnection, scenario_ids: list[str]) -> dict[s
     return out
 
 
+async def insert_revision(conn: AsyncConnection, revision: dict[str, Any]) -> None:
+    await conn.execute(scenario_revisions.insert().values(**revision))
+
+
+async def draft_of(conn: AsyncConnection, scenario_id: str) -> sa.RowMapping | None:
+    query = sa.select(scenario_revisions).where(
+        scenario_revisions.c.scenario_id == scenario_id, scenario_revisions.c.kind == "draft"
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def update_draft(
+    conn: AsyncConnection, draft_id: str, definition: dict[str, Any], author_uid: str | None, now: int
+) -> None:
+    values: dict[str, Any] = {"definition": definition, "name": definition["name"], "modified_at": now}
+    if author_uid is not None:
+        values["author_uid"] = author_uid
+    await conn.execute(scenario_revisions.update().where(scenario_revisions.c.id == draft_id).values(**values))
+
+
+async def take_version(conn: AsyncConnection, scenario_id: str) -> int:
+    """The next version number of the scenario, taken for good (a deleted revision's number is
+    never given again). The update locks the scenario's row until the transaction ends."""
+    await conn.execute(
+        scenarios.update().where(scenarios.c.id == scenario_id).values(last_version=scenarios.c.last_version + 1)
+    )
+    query = sa.select(scenarios.c.last_version).where(scenarios.c.id == scenario_id)
+    return (await conn.execute(query)).scalar_one()
+
+
+async def promote_draft(
+    conn: AsyncConnection, draft_id: str, *, version: int, definition: dict[str, Any], author_uid: str | None, now: int
+) -> bool:
+    """The draft becomes revision `version`; False if it is no longer a draft."""
+    result = await conn.execute(
+        scenario_revisions.update()
+        .where(scenario_revisions.c.id == draft_id, scenario_revisions.c.kind == "draft")
+        .values(kind="revision", version=version, definition=definition, name=definition["name"],
+                author_uid=author_uid, created_at=now, modified_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def delete_revision(conn: AsyncConnection, revision_id: str) -> None:
+    """Remove one revision or draft. Its deliveries already queued stay (their bodies are rendered)."""
+    await conn.execute(scenario_revisions.delete().where(scenario_revisions.c.id == revision_id))
+
+
 async def list_scenarios(
     conn: AsyncConnection, *, include_system: bool, limit: int, skip: int
 ) -> tuple[list[sa.RowMapping], int]:

@@ -290,6 +290,9 @@ scenarios = sa.Table(
     sa.Column("active_revision_id", Id),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # The highest version number ever given to a revision of this scenario: Create Revision takes
+    # the next one (incremented under the row's lock), so a deleted revision's number is never reused.
+    sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 # Revisions (numbered, immutable once made) and drafts of each scenario. `definition` holds the
@@ -309,6 +312,11 @@ scenario_revisions = sa.Table(
     sa.Column("modified_at", Ms, nullable=False),
     sa.Column("activated_at", Ms),
     sa.Column("activations", Json, nullable=False),  # [{timestamp, userUid}]
+    # No two revisions of a scenario share a number (drafts have none), and a scenario has at
+    # most one draft: the database refuses what a race between two processes could otherwise make.
+    sa.Index("uq_scenario_revisions_scenario_id_version", "scenario_id", "version", unique=True),
+    sa.Index("uq_scenario_revisions_draft", "scenario_id", unique=True,
+             sqlite_where=sa.text("kind = 'draft'"), postgresql_where=sa.text("kind = 'draft'")),
 )
 
 # The trigger events of each *active* scenario: the one lookup made inside every transaction

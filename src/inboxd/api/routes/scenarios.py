@@ -1,29 +1,52 @@
-"""Event subscriptions (Texter scenarios, reference §10.1): Import Subscription and List All
-Subscriptions at the reference's paths; activate, inactivate, delete and runs at paths the
-reference does not give (docs/events.md)."""
+"""Event subscriptions (Texter scenarios, reference §10.1): Import Subscription, List All
+Subscriptions and Copy Scenario at the reference's paths; activate, inactivate, delete, runs and
+the authoring endpoints (Create Empty Scenario, Update Draft, Create Revision, Delete Revision,
+List Components) at paths the reference does not give (docs/events.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import InvalidRequest, Problems, problem
+from inboxd.domain.errors import Problems
 from inboxd.domain.scopes import Scope
-from inboxd.events import manage
+from inboxd.events import authoring, bodies, manage
 from inboxd.events import store as events_store
-from inboxd.events.scenario import parse_import
-from inboxd.events.transport import literal_address_refusal
+from inboxd.events.components import components
+from inboxd.events.operations import parse_operations
+from inboxd.events.scenario import parse_import, unstorable
 from inboxd.services import Services
 
 router = APIRouter(tags=["event subscriptions"])
 
 ON_BEHALF = Scope.MANAGE_SCENARIOS_ON_BEHALF_OF_USER
 BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
+
+Change = Callable[[AsyncConnection], Awaitable[object]]
+
+
+async def _changed(services: Services, scenario_id: str, change: Change, *, status_code: int = 200) -> JSON:
+    """Make the change and answer with the scenario as it then is, read in the same transaction."""
+    async with services.db.write() as conn:
+        await change(conn)
+        scenario = await manage.load(conn, scenario_id)
+    return JSON(scenario, status_code=status_code)
+
+
+async def _created(services: Services, create: Callable[[AsyncConnection], Awaitable[tuple[str, str]]]) -> JSON:
+    """A new scenario: 201 with it and its signing secret, which only this response shows."""
+    async with services.db.write() as conn:
+        scenario_id, secret = await create(conn)
+        scenario = await manage.load(conn, scenario_id)
+    return JSON({**scenario, "signingSecret": secret}, status_code=201)
+
 
 _IMPORT_EXAMPLE = {
     "data": {
@@ -64,20 +87,8 @@ _IMPORT_EXAMPLE = {
     ),
 )
 async def import_subscription(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
-    parsed = parse_import(await json_body(request))
-    allow_private = services.settings.events_allow_private_urls
-    refused = [
-        problem(f"body.data.actions[{i}].params.url", why)
-        for i, action in enumerate(parsed.compiled.actions)
-        if (why := literal_address_refusal(action.url, allow_private=allow_private))
-    ]
-    if refused:
-        raise InvalidRequest(f"The scenario is invalid: {refused[0]['path']}: {refused[0]['reason']}.",
-                             code="invalid_scenario", details=refused)
-    async with services.db.write() as conn:
-        scenario_id, secret = await manage.import_scenario(conn, parsed, now_ms())
-        body = await manage.load(conn, scenario_id)
-    return JSON({**body, "signingSecret": secret}, status_code=201)
+    parsed = parse_import(await json_body(request), allow_private=services.settings.events_allow_private_urls)
+    return await _created(services, lambda conn: manage.import_scenario(conn, parsed, now_ms()))
 
 
 @router.get(
@@ -114,23 +125,9 @@ async def activate_subscription(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
 ) -> JSON:
-    body = await json_body(request, empty={})
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be an object {version?, userUid?}.", details=[problem("body", "must be an object")])
-    problems = Problems()
-    version = body.get("version")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-        problems.add("body.version", "must be a revision number (1, 2, …)")
-    user_uid = body.get("userUid")
-    if user_uid is not None and (not isinstance(user_uid, str) or not 1 <= len(user_uid) <= 128):
-        problems.add("body.userUid", "must be a string of 1 to 128 characters")
-    for key in sorted(set(body) - {"version", "userUid"}):
-        problems.add(f"body.{key}", "unknown field")
-    problems.raise_if_any("The request is invalid")
-    async with services.db.write() as conn:
-        await manage.activate(conn, scenarioId, version=version, user_uid=user_uid, now=now_ms())
-        scenario = await manage.load(conn, scenarioId)
-    return JSON(scenario)
+    body = bodies.parse(await json_body(request, empty={}), {"version": bodies.version, "userUid": bodies.uid})
+    return await _changed(services, scenarioId, lambda conn: manage.activate(
+        conn, scenarioId, version=body.get("version"), user_uid=body.get("userUid"), now=now_ms()))
 
 
 @router.post(
@@ -140,10 +137,7 @@ async def activate_subscription(
     **require(Scope.ACTIVATE_INACTIVATE_SCENARIOS, ON_BEHALF),
 )
 async def inactivate_subscription(scenarioId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
-    async with services.db.write() as conn:
-        await manage.inactivate(conn, scenarioId, now=now_ms())
-        scenario = await manage.load(conn, scenarioId)
-    return JSON(scenario)
+    return await _changed(services, scenarioId, lambda conn: manage.inactivate(conn, scenarioId, now=now_ms()))
 
 
 @router.delete(
@@ -178,3 +172,145 @@ async def list_runs(
         await manage.load(conn, scenarioId)  # 404 for an unknown scenario
         rows, attempts, total = await events_store.list_runs(conn, scenarioId, state=status, limit=limit, skip=skip)
     return JSON({"total": total, "runs": [manage.run_object(r, attempts[r["id"]]) for r in rows]})
+
+
+# --- authoring: copy, create empty, drafts, revisions, components ----------------------------
+
+ScenarioId = Annotated[str, Path(alias="scenarioId")]
+Version = Annotated[int, Path(ge=1, le=2_000_000_000, description="the revision's version (1, 2, …)")]
+
+
+def _body_doc(example: object) -> dict[str, object]:
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": {}, "example": example}}}}
+
+
+@router.get(
+    "/scenarios/manage/components",
+    summary="List Components",
+    description=(
+        "What a scenario may contain: the trigger events (with the providers their placeholders can read), the "
+        "loaders, the condition kinds and the actions, each with its parameters and an example, and the operations "
+        "of Update Draft. Made from the tables the validator checks scenarios with."
+    ),
+    **require(Scope.VIEW_SCENARIOS, ON_BEHALF),
+)
+async def list_components() -> JSON:
+    return JSON({"success": True, **components()})
+
+
+@router.post(
+    "/scenarios/manage/create",
+    summary="Create Empty Scenario",
+    description=(
+        "A new scenario with an empty draft: `{name, description?, authorUid?}` → 201, the scenario object + "
+        "`signingSecret` (shown only here). Build it with Update Draft, then Create Revision."
+    ),
+    status_code=201,
+    **require(Scope.CREATE_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc({"name": "Orders to the CRM"})),
+)
+async def create_empty_scenario(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
+    body = bodies.parse(await json_body(request), {"name": bodies.name, "description": bodies.long_text,
+                                                   "authorUid": bodies.uid}, required=frozenset({"name"}))
+    definition = authoring.empty_definition(body["name"], body.get("description"),
+                                            allow_private=services.settings.events_allow_private_urls)
+    return await _created(services, lambda conn: authoring.create_empty(
+        conn, definition, author_uid=body.get("authorUid"), now=now_ms()))
+
+
+@router.post(
+    "/scenarios/manage/{scenarioId}/copy",
+    summary="Copy Scenario",
+    description=(
+        "A new, inactive scenario whose revision 1 is a copy of revision `fromVersion` (default: the latest) of this "
+        "one: `{fromVersion?, newName?, authorUid?}` → 201, the new scenario object + its own `signingSecret`."
+    ),
+    status_code=201,
+    **require(Scope.CREATE_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc({"fromVersion": 2, "newName": "My copy"})),
+)
+async def copy_scenario(
+    scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
+) -> JSON:
+    body = bodies.parse(await json_body(request, empty={}),
+                        {"fromVersion": bodies.version, "newName": bodies.name, "authorUid": bodies.uid})
+    return await _created(services, lambda conn: authoring.copy_scenario(
+        conn, scenario_id, from_version=body.get("fromVersion"), new_name=body.get("newName"),
+        author_uid=body.get("authorUid"), now=now_ms()))
+
+
+@router.patch(
+    "/scenarios/manage/{scenarioId}/draft",
+    summary="Update Draft",
+    description=(
+        "Edit the scenario's draft (started from its latest revision if it has none) with a list of operations, "
+        "applied in order, all or nothing: `[{\"op\": \"addCondition\", \"condition\": {…}}, …]`, or "
+        "`{operations, authorUid?}`. Each is checked by the validator of Import; a bad one is a 400 naming it "
+        "(`body[2].condition.params.expression`) and nothing changes. 200 with the scenario object."
+    ),
+    **require(Scope.EDIT_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc(
+        [{"op": "addCondition", "group": 0, "condition": {"name": "filtrex", "params": {"expression": 'text == "help"'}}},
+         {"op": "rename", "name": "Help requests"}])),
+)
+async def update_draft(
+    scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
+) -> JSON:
+    raw = await json_body(request)
+    bad = unstorable(raw)
+    author_uid, path = None, "body"
+    if isinstance(raw, dict) and bad is None:  # the object form: {operations, authorUid?}
+        fields = bodies.parse(raw, {"operations": lambda _v: None, "authorUid": bodies.uid},
+                              required=frozenset({"operations"}))
+        raw, author_uid, path = fields["operations"], fields.get("authorUid"), "body.operations"
+    problems = Problems()
+    if bad is not None:
+        problems.add(*bad)
+    operations = [] if bad else parse_operations(raw, path, problems)
+    problems.raise_if_any("The operations are invalid, nothing was changed", code="invalid_scenario")
+    return await _changed(services, scenario_id, lambda conn: authoring.update_draft(
+        conn, scenario_id, operations, path=path, author_uid=author_uid,
+        allow_private=services.settings.events_allow_private_urls, now=now_ms()))
+
+
+@router.delete(
+    "/scenarios/manage/{scenarioId}/draft",
+    summary="Discard Draft",
+    description="Drop the scenario's draft (an addition to the reference). 200 with the scenario object.",
+    **require(Scope.EDIT_SCENARIOS, ON_BEHALF),
+)
+async def discard_draft(scenario_id: ScenarioId, services: Annotated[Services, Depends(get_services)]) -> JSON:
+    return await _changed(services, scenario_id, lambda conn: authoring.discard_draft(conn, scenario_id))
+
+
+@router.post(
+    "/scenarios/manage/{scenarioId}/revisions",
+    summary="Create Revision",
+    description=(
+        "The draft becomes the next version (inactive; `parentVersion` is the version it was started from), "
+        "checked whole as Import checks a scenario: `{revisionComment?, authorUid?}` → 201, the scenario object. "
+        "409 `no_draft` when there is no draft (e.g. a concurrent Create Revision took it)."
+    ),
+    status_code=201,
+    **require(Scope.EDIT_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc({"revisionComment": "only help requests"})),
+)
+async def create_revision(
+    scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
+) -> JSON:
+    body = bodies.parse(await json_body(request, empty={}), {"revisionComment": bodies.long_text, "authorUid": bodies.uid})
+    return await _changed(services, scenario_id, lambda conn: authoring.create_revision(
+        conn, scenario_id, comment=body.get("revisionComment"), author_uid=body.get("authorUid"),
+        allow_private=services.settings.events_allow_private_urls, now=now_ms()), status_code=201)
+
+
+@router.delete(
+    "/scenarios/manage/{scenarioId}/revisions/{version}",
+    summary="Delete Revision",
+    description=(
+        "Delete one revision. The active revision cannot be deleted while the scenario is active (409 "
+        "`revision_active`), nor the last thing a scenario has (409 `scenario_would_be_empty`). 200 with the "
+        "scenario object."
+    ),
+    **require(Scope.EDIT_SCENARIOS, ON_BEHALF),
+)
+async def delete_revision(
+    scenario_id: ScenarioId, version: Version, services: Annotated[Services, Depends(get_services)]
+) -> JSON:
+    return await _changed(services, scenario_id, lambda conn: authoring.delete_revision(conn, scenario_id, version))
