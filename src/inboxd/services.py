@@ -19,7 +19,7 @@ from inboxd.delivery.worker import DeliveryWorker
 from inboxd.domain_events import DomainEvents
 from inboxd.events import EventService
 from inboxd.inbound.processor import InboundProcessor
-from inboxd.media.filestore import FileStore
+from inboxd.media.filestore import FileStore, open_file_store
 from inboxd.store.db import Database
 from inboxd.store.outbox import NOTIFY_CHANNEL
 from inboxd.templates.wiring import install as install_templates
@@ -49,7 +49,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Services:
         db = db or Database(settings.resolved_database_url, schema=settings.database_schema)
-        files = FileStore(settings.resolved_files_dir)
+        files = open_file_store(settings)
         http = new_http_client(timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0))
         graph = GraphClient(http)
         events = DomainEvents()
@@ -103,4 +103,5 @@ class Services:
         await self.http.aclose()
         if self.event_delivery is not None:
             await self.event_delivery.aclose()
+        await self.files.aclose()
         await self.db.dispose()
