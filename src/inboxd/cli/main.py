@@ -1,4 +1,4 @@
-"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox."""
+"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox | files | backup."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from inboxd.cli import channels, sandbox, tokens
+from inboxd.cli import channels, files, sandbox, tokens
 from inboxd.cli.common import settings, setup_logging, with_db
 from inboxd.cli.simulator import run_simulator
 
@@ -14,6 +14,7 @@ app = typer.Typer(help="inboxd: a self-hosted business messaging inbox server.",
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(channels.app, name="channels")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(files.app, name="files")  # the file store (several machines)
 app.command("simulator")(run_simulator)
 
 
