@@ -31,7 +31,7 @@ def migrate_files(
 
     async def run() -> bool:
         origin, target = open_file_store(cfg, source), open_file_store(cfg, to)
-        db = Database(cfg.resolved_database_url, schema=cfg.database_schema)
+        db = Database.from_settings(cfg)
         try:
             await migrate(db)
             typer.echo(f"copying {origin.describe()} -> {target.describe()}", err=True)

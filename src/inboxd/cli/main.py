@@ -27,7 +27,7 @@ def migrate() -> None:
     async def work(_db):  # type: ignore[no-untyped-def]
         return None
 
-    with_db(work)
+    with_db(work, statement_timeout=False)
     typer.echo(f"database is up to date ({cfg.resolved_database_url.split('://')[0]})")
 
 
