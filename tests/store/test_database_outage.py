@@ -1,0 +1,107 @@
+"""PostgreSQL out of reach, through a TCP proxy the test controls (tests/support/tcpproxy.py; the
+shared server itself is never stopped): refused connections and dropped packets. Meanwhile
+/healthz answers 503 at once, a send answers 503 `database_unavailable` (never a hang, never a
+500), a webhook from Meta gets a non-2xx (Meta retries it); when the database is back the server
+and its workers recover by themselves within 10 s."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from inboxd.config import Settings
+from inboxd.store.db import Database
+from tests.conftest import PG_URL, DbTarget
+from tests.support.server import start_server
+from tests.support.tcpproxy import TcpProxy
+from tests.support.wa import WhatsAppRig, whatsapp_rig
+from tests.support.webhooks import post_webhook, text_webhook
+
+USER = "972521234567"
+NO_HANG = 15.0  # every request must answer well before this (it hung > 20 s before)
+
+
+@pytest.fixture
+def proxy(db_target: DbTarget) -> AsyncIterator[TcpProxy]:
+    if db_target.backend != "postgresql" or not PG_URL:
+        pytest.skip("a PostgreSQL outage")
+    target = urlsplit(PG_URL)
+    with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        yield proxy  # type: ignore[misc]
+
+
+@pytest.fixture
+async def rig(settings: Settings, db: Database, proxy: TcpProxy) -> AsyncIterator[WhatsAppRig]:
+    parts = urlsplit(PG_URL or "")
+    userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    proxied = settings.model_copy(
+        update={
+            "database_url": urlunsplit(parts._replace(netloc=userinfo + proxy.url_host)),
+            "database_connect_timeout": 1.0,
+            "database_statement_timeout": 2.0,
+            "database_pool_timeout": 2.0,
+        }
+    )
+    server_db = Database.from_settings(proxied)
+    try:
+        async with start_server(proxied, server_db) as live, whatsapp_rig(live, db) as wa:
+            yield wa
+    finally:
+        await server_db.dispose()
+
+
+async def healthz(rig: WhatsAppRig) -> httpx.Response:
+    return await rig.client.get("/healthz", timeout=NO_HANG)
+
+
+async def recovered(rig: WhatsAppRig, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while (await healthz(rig)).status_code != 200:
+        assert time.monotonic() < deadline, "not recovered within 10 s"
+        await asyncio.sleep(0.2)
+
+
+def assert_database_unavailable(r: httpx.Response) -> None:
+    assert r.status_code == 503, r.text
+    assert r.json() == {
+        "success": False, "error": r.json()["error"], "code": "database_unavailable", "details": []
+    }
+    assert r.headers["retry-after"] == "5"
+
+
+async def during_the_outage(rig: WhatsAppRig, chat: str) -> None:
+    assert_database_unavailable(await healthz(rig))
+    assert_database_unavailable(await rig.send(chat, {"type": "text", "text": "lost?"}, timeout=NO_HANG))
+    hook = text_webhook(phone_number_id=rig.account.phone_number_id, wa_id=USER, wamid="wamid.outage-1",
+                        text="are you there", timestamp=int(time.time()))
+    async with httpx.AsyncClient(base_url=rig.server.url, timeout=NO_HANG) as meta:
+        r = await post_webhook(meta, hook, rig.sim.config.app_secret)
+    assert r.status_code == 503, r.text  # not 2xx: Meta keeps it and retries
+
+
+async def after_recovery(rig: WhatsAppRig, chat: str) -> None:
+    await recovered(rig)
+    r = await rig.send(chat, {"type": "text", "text": "back again"})
+    assert r.status_code == 200, r.text
+    wamid = r.json()["messages"][0]["channelInfo"]["id"]  # the worker loops recovered too
+    assert wamid in [m["id"] for m in await rig.sent_to(USER)]
+
+
+@pytest.mark.parametrize("outage", ["refused", "packets dropped"])
+async def test_an_outage_is_503_and_recovery_is_automatic(rig: WhatsAppRig, proxy: TcpProxy, outage: str) -> None:
+    chat = await rig.user_writes(USER)
+    assert (await healthz(rig)).status_code == 200
+    if outage == "refused":
+        proxy.refuse()
+    else:
+        proxy.blackhole()
+    await during_the_outage(rig, chat)
+    await asyncio.sleep(1.0)  # the worker loops meet the outage as well
+    await during_the_outage(rig, chat)
+    proxy.restore()
+    await after_recovery(rig, chat)
