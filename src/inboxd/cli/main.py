@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from inboxd.cli import channels, files, sandbox, tokens
+from inboxd.cli.backup import backup
 from inboxd.cli.common import settings, setup_logging, with_db
 from inboxd.cli.simulator import run_simulator
 
@@ -16,6 +17,7 @@ app.add_typer(channels.app, name="channels")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(files.app, name="files")  # the file store (several machines)
 app.command("simulator")(run_simulator)
+app.command("backup")(backup)  # the SQLite database, online
 
 
 @app.command()
