@@ -13,9 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from inboxd.config import Settings
 from inboxd.store.db import Database
+from inboxd.store.tables import messages
 from tests.conftest import PG_URL, DbTarget
 from tests.support.server import start_server
 from tests.support.tcpproxy import TcpProxy
@@ -105,3 +107,35 @@ async def test_an_outage_is_503_and_recovery_is_automatic(rig: WhatsAppRig, prox
     await during_the_outage(rig, chat)
     proxy.restore()
     await after_recovery(rig, chat)
+
+
+async def test_a_send_whose_answer_cannot_be_recorded_is_settled_by_its_status(
+    rig: WhatsAppRig, proxy: TcpProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression (chaos test): Graph accepted a send, then the database went away before the
+    answer was recorded. The delivery task died with "Task exception was never retrieved"; now it
+    says what happened, and once the database is back the `sent` status webhook (Meta retried it
+    while inboxd answered 503) gives the message its wamid: sent once, nothing lost."""
+    chat = await rig.user_writes(USER)
+    await rig.fault(kind="timeout", seconds=1.5, accept_after_timeout=True, count=1)  # the answer comes late
+    r = await rig.send(chat, {"type": "text", "text": "answer lost"}, headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    message_id = r.json()["messages"][0]["_id"]
+    await asyncio.sleep(0.5)  # the call is under way
+    proxy.refuse()
+    await asyncio.sleep(3.0)  # Graph answered; recording it failed
+    proxy.restore()
+    await recovered(rig)
+
+    async def wamid() -> str | None:
+        async with rig.db.read() as conn:
+            return (await conn.execute(sa.select(messages.c.external_id).where(messages.c.id == message_id))).scalar()
+
+    deadline = time.monotonic() + 30
+    while (found := await wamid()) is None:
+        assert time.monotonic() < deadline, "the message never got its wamid"
+        await asyncio.sleep(0.3)
+    sent = await rig.sent_to(USER)
+    assert [m["id"] for m in sent] == [found]  # sent once
+    assert "never retrieved" not in caplog.text
+    assert "not recorded, the database is unavailable" in caplog.text

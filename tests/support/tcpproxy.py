@@ -1,8 +1,10 @@
 """A TCP proxy the tests control, between inboxd and PostgreSQL, to simulate outages without
 touching the shared server: `refuse()` (nothing listens: connections refused, open ones reset),
 `blackhole()` (connections accepted, but no byte goes through either way: packets dropped),
-`restore()`. It runs in a thread with its own event loop, so it keeps working whatever the
-test's loop (or a subprocess under test) is doing."""
+`restore()`. With several targets it is a load balancer: each connection goes to the next
+target that accepts it (the chaos test puts its `inboxd serve` processes behind one). It runs
+in a thread with its own event loop, so it keeps working whatever the test's loop (or a
+subprocess under test) is doing."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from typing import Any
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, target_host: str, *target_ports: int) -> None:
+        self.targets = [(target_host, port) for port in target_ports]
+        self._next = 0
         self.port = 0
         self.mode = "pass"
         self._loop = asyncio.new_event_loop()
@@ -76,11 +79,17 @@ class TcpProxy:
         self._pipes.add(writer)
         if self.mode == "blackhole":
             return  # accepted, never answered
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
+        for turn in range(len(self.targets)):
+            target = self.targets[(self._next + turn) % len(self.targets)]
+            try:
+                up_reader, up_writer = await asyncio.open_connection(*target)
+                break
+            except OSError:
+                continue
+        else:
             writer.transport.abort()
             return
+        self._next += 1
         self._pipes.add(up_writer)
         await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True)
 

@@ -162,6 +162,14 @@ class DeliveryWorker:
                 in_doubt = now_ms() + int(self.settings.delivery_doubt_grace_seconds * 1000) if row.get("_sending") else None
                 await give_back(self._release(row, in_doubt), f"message {row['id']}", self._give_back_seconds)
             raise
+        except DatabaseUnavailable as exc:
+            # The outcome could not be written (found by the chaos test: the task died with "Task
+            # exception was never retrieved"). The row keeps its lease; when that runs out it is in
+            # doubt, and the status webhook that names the message settles it (`claim_due`).
+            log.warning("outcome of message %s not recorded, the database is unavailable (%s); "
+                        "its status webhook will settle it", row["id"], exc)
+        except Exception:
+            log.exception("recording the outcome of message %s failed; its lease will run out", row["id"])
 
     async def _release(self, row: dict[str, Any], in_doubt_until: int | None) -> None:
         async with self.db.write() as conn:
