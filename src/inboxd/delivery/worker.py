@@ -248,9 +248,10 @@ class DeliveryWorker:
             batch, self._results = self._results, []
             try:
                 await self._record_batch(batch)
-            except Exception:
+            except Exception as exc:
                 # One bad record must not fail the others: record them one by one.
-                log.exception("recording %d accepted sends together failed; recording them one by one", len(batch))
+                log.warning("recording %d accepted sends together failed; recording them one by one", len(batch),
+                            exc_info=not isinstance(exc, DatabaseUnavailable))
                 for item in batch:
                     try:
                         await self._record_batch([item])

@@ -149,6 +149,9 @@ class EventDeliveryWorker:
         try:
             attempt = await self._attempt(row)
             await self._record(row, attempt)
+        except DatabaseUnavailable as exc:  # (the event may have arrived: the retry has the same id)
+            log.warning("event delivery %s not recorded, the database is unavailable (%s); it is tried again "
+                        "when its lease runs out", row["id"], exc)
         except Exception:  # left to its lease: another try once it runs out
             log.exception("event delivery %s (scenario %s) failed unexpectedly", row["id"], row["scenario_id"])
         self.wake()  # the stream's next event may be due now
