@@ -139,3 +139,25 @@ async def test_a_send_whose_answer_cannot_be_recorded_is_settled_by_its_status(
     assert [m["id"] for m in sent] == [found]  # sent once
     assert "never retrieved" not in caplog.text
     assert "not recorded, the database is unavailable" in caplog.text
+
+
+async def test_a_sync_send_accepted_before_the_outage_answers_what_was_committed(rig: WhatsAppRig, proxy: TcpProxy) -> None:
+    """Regression: a sync send accepted, then the database went away while it waited for the
+    channel: it answered 503 "nothing was done" for a message that was in fact accepted (and is
+    sent). Now it answers 200 with the message as committed (status 0), as when the wait runs out."""
+    chat = await rig.user_writes(USER)
+    await rig.fault(kind="timeout", seconds=3, accept_after_timeout=True, count=1)  # keeps the send waiting
+    sending = asyncio.create_task(rig.send(chat, {"type": "text", "text": "accepted, then the outage"}, timeout=NO_HANG))
+    await asyncio.sleep(1.0)
+    proxy.refuse()
+    r = await sending
+    assert r.status_code == 200, r.text
+    [message] = r.json()["messages"]
+    assert message["status"] == 0 and message["text"] == "accepted, then the outage"
+    proxy.restore()
+    await recovered(rig)
+    deadline = time.monotonic() + 30
+    while not await rig.sent_to(USER):
+        assert time.monotonic() < deadline, "never sent"
+        await asyncio.sleep(0.3)
+    assert [m["payload"]["biz_opaque_callback_data"] for m in await rig.sent_to(USER)] == [message["_id"]]
