@@ -9,9 +9,8 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.scopes import Scope
 from inboxd.store import files as files_store
 from inboxd.store.db import Database
-from tests.support.server import LiveServer
 from tests.support.filestores import both_stores
-from tests.support.server import start_server
+from tests.support.server import LiveServer, start_server
 
 pytestmark = both_stores  # every test here runs on the local store and on S3
 

@@ -14,8 +14,8 @@ from inboxd.media.ingest import load_file
 from inboxd.store.db import Database
 from inboxd.store.tables import files as files_table
 from tests.media import samples
-from tests.support.server import LiveServer
 from tests.support.filestores import both_stores, read_blob, stored_blobs
+from tests.support.server import LiveServer
 
 pytestmark = both_stores  # every test here runs on the local store and on S3
 

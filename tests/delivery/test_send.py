@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from inboxd.store.tables import messages
-from tests.support.wa import WhatsAppRig
 from tests.support.filestores import both_stores
+from tests.support.wa import WhatsAppRig
 
 USER = "972521234567"
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from inboxd.store.files import get_file
 from inboxd.store.tables import messages, webhook_events
-from tests.support.wa import WhatsAppRig
 from tests.support.filestores import both_stores, read_blob
+from tests.support.wa import WhatsAppRig
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="

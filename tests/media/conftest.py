@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator
+
 import pytest
 
-from inboxd.media.fetch import FetchOptions
 from inboxd.config import Settings
+from inboxd.media.fetch import FetchOptions
 from inboxd.media.filestore import FileStore, open_file_store
 from inboxd.media.ssrf import AddressPolicy
 from tests.media.origin import Origin

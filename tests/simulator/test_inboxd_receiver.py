@@ -21,9 +21,9 @@ from inboxd.store.db import Database
 from inboxd.store.tables import chats, webhook_events
 from tests.simulator.support import PNG, RunningSimulator, eventually, quick_config, running_simulator
 from tests.simulator.test_graph_routes import DANA, text
+from tests.support.filestores import both_stores, read_blob
 from tests.support.server import LiveServer
 from tests.support.webhooks import wait_processed
-from tests.support.filestores import both_stores, read_blob
 
 API = "/server/api/v2"
 

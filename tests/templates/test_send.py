@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from inboxd.domain.scopes import Scope
 from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED
 from inboxd.store.tables import chats, messages
+from tests.support.filestores import both_stores
 from tests.support.wa import API, WhatsAppRig
 from tests.support.webhooks import post_webhook, text_webhook, wait_processed
 from tests.templates.conftest import approved_template, create, localize, send_template, submit, templates_path
-from tests.support.filestores import both_stores
 
 USER = "972521234567"
 

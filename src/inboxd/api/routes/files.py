@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import quote
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
