@@ -47,7 +47,7 @@ async def media_id_for(
             account, chunks, row["size"], row["content_type"], row["filename"] or "file"
         )
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
     async with db.write() as conn:
         stmt = insert_for(conn, graph_media).values(
             channel_account_id=account.id, sha256=row["sha256"], media_id=media_id, expires_at=now + KEEP_MS

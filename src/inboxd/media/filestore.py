@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +93,7 @@ class FileStore(ABC):
     async def exists(self, sha256: str) -> bool: ...
 
     @abstractmethod
-    def read(self, sha256: str, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+    def read(self, sha256: str, chunk_size: int = READ_CHUNK) -> AsyncGenerator[bytes, None]:
         """The stored bytes in chunks; `MissingBlob` when there are none."""
 
     @abstractmethod
@@ -132,7 +132,7 @@ async def hash_of(store: FileStore, sha256: str) -> str:
         async for chunk in chunks:
             digest.update(chunk)
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
     return digest.hexdigest()
 
 

@@ -5,9 +5,10 @@ under its final name)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 from inboxd.media.filestore import READ_CHUNK, FileStore, Hashing, MissingBlob, StoredBlob, blob_key
@@ -51,11 +52,11 @@ class LocalFileStore(FileStore):
                 os.replace(tmp_name, final)
             return blob
         except BaseException:
-            if os.path.exists(tmp_name):
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
             raise
 
-    async def read(self, sha256: str, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+    async def read(self, sha256: str, chunk_size: int = READ_CHUNK) -> AsyncGenerator[bytes, None]:
         try:
             handle = open(self.path(sha256), "rb")  # noqa: ASYNC230 (opening is not the slow part)
         except FileNotFoundError:

@@ -49,7 +49,7 @@ async def migrate_store(
             try:
                 blob = await target.put_stream(chunks, max_size=None)
             finally:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await chunks.aclose()
             if blob.sha256 != sha:  # changed while being copied
                 report.corrupt_in_source.append(sha)
                 progress(f"[{number}/{total}] {sha}: CORRUPT in the source (its bytes hash to {blob.sha256})")

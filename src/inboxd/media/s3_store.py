@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from aiobotocore.config import AioConfig
@@ -164,7 +164,7 @@ class S3FileStore(FileStore):
                 await asyncio.shield(upload.abort())
             raise
 
-    async def read(self, sha256: str, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+    async def read(self, sha256: str, chunk_size: int = READ_CHUNK) -> AsyncGenerator[bytes, None]:
         s3 = await self.client()
         try:
             response = await s3.get_object(Bucket=self.bucket, Key=self.key(sha256))
