@@ -84,3 +84,15 @@ async def test_corruption_and_missing_files_fail_the_migration(tmp_path: Path, d
         assert await stored_blobs(moved) == [good]
     finally:
         await moved.aclose()
+
+
+async def test_the_standard_aws_variables_work_too(tmp_path: Path, db_target: DbTarget, db: Database, s3_server: S3Server) -> None:
+    url = f"s3://{s3_server.new_bucket()}/aws"
+    await local_files(tmp_path, db, [b"%PDF-1 aws"])
+    env = cli_env(tmp_path / "data", {
+        **db_target.settings_env(),
+        "AWS_ENDPOINT_URL_S3": s3_server.endpoint,
+        "AWS_ACCESS_KEY_ID": "aws-style", "AWS_SECRET_ACCESS_KEY": "aws-style-secret", "AWS_REGION": "eu-west-1",
+    })
+    result = run_cli("files", "migrate", "--to", url, env=env)
+    assert "1 copied" in result.stdout, result.stdout + result.stderr

@@ -56,6 +56,8 @@ class S3FileStore(FileStore):
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        # botocore reads these too; read here so that a custom endpoint also means path style
+        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         self.endpoint_url = endpoint_url
         self._client_args: dict[str, Any] = {
             "endpoint_url": endpoint_url,
