@@ -23,6 +23,7 @@ from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
 from inboxd.store.migrate import migrate
 from inboxd.store.tables import metadata
+from tests.support.filestores import S3Server, moto_server
 from tests.support.server import LiveServer, start_server
 
 PG_URL = os.environ.get("INBOXD_TEST_DATABASE_URL")
@@ -104,8 +105,35 @@ async def db(db_target: DbTarget) -> AsyncIterator[Database]:
         await database.dispose()
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server over loopback, started once for the tests that use the S3 store."""
+    with moto_server() as server:
+        yield server
+
+
+FILE_STORES = ["local", "s3"]
+
+
 @pytest.fixture
-def settings(tmp_path: Path, db_target: DbTarget) -> Settings:
+def files_backend(request: pytest.FixtureRequest) -> str:
+    """The file store a test runs on: local unless a module parametrizes it, e.g. with
+    `pytestmark = pytest.mark.parametrize("files_backend", FILE_STORES, indirect=True)`."""
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture
+def files_env(request: pytest.FixtureRequest, files_backend: str) -> dict[str, str]:
+    """The settings (as environment variables) of the test's file store; {} for the local one."""
+    if files_backend == "local":
+        return {}
+    server: S3Server = request.getfixturevalue("s3_server")
+    return server.settings_env(server.new_bucket())
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_target: DbTarget, files_env: dict[str, str]) -> Settings:
+    store = {k.removeprefix("INBOXD_").lower(): v for k, v in files_env.items()}
     return Settings(
         data_dir=tmp_path / "data",
         database_url=db_target.url,
@@ -113,6 +141,7 @@ def settings(tmp_path: Path, db_target: DbTarget) -> Settings:
         simulator=False,
         workers=1,
         send_wait_seconds=5,
+        **store,
     )
 
 

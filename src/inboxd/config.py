@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -123,6 +124,55 @@ class Settings(BaseSettings):
     )
     events_runs_retention_days: float = Field(
         default=7.0, gt=0, description="How long finished event deliveries (runs) and their attempts are kept."
+    )
+    # --- several machines: the file store, shutdown, database timeouts (README "Several machines") ---
+    files_url: str | None = Field(
+        default=None,
+        description=(
+            "Where files are stored: `s3://bucket/prefix` for an S3-compatible bucket (AWS S3, MinIO, R2, Ceph), "
+            "`file:///path` for a directory. Default: the local directory `INBOXD_FILES_DIR`."
+        ),
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint (MinIO, R2, Ceph: `https://host:port`). Default: `AWS_ENDPOINT_URL_S3`, else AWS.",
+    )
+    s3_region: str | None = Field(default=None, description="S3 region. Default: `AWS_REGION`, else `us-east-1`.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="S3 access key id. Default: the standard AWS chain (`AWS_ACCESS_KEY_ID`, profiles, roles)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key (with `INBOXD_S3_ACCESS_KEY_ID`). Default: the standard AWS chain."
+    )
+    s3_addressing_style: Literal["path", "virtual", "auto"] | None = Field(
+        default=None, description="S3 addressing style. Default: `path` with a custom endpoint, `virtual` on AWS."
+    )
+    files_public_links: Literal["stream", "redirect"] = Field(
+        default="stream",
+        description=(
+            "How a public file link serves an S3-stored file: `stream` (through inboxd) or `redirect` (303 to a "
+            "presigned S3 URL valid `INBOXD_FILES_PRESIGN_SECONDS`). Local files are always served by inboxd."
+        ),
+    )
+    files_presign_seconds: int = Field(
+        default=300, ge=1, le=604800, description="Lifetime of the presigned URL a redirected public link points to."
+    )
+    shutdown_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description=(
+            "On SIGTERM, how long a process may finish the work it holds before it gives back what is left "
+            "(outgoing messages, webhook events, event deliveries) and exits."
+        ),
+    )
+    database_connect_timeout: float = Field(
+        default=5.0, gt=0, description="PostgreSQL: how long opening a connection may take, s."
+    )
+    database_statement_timeout: float = Field(
+        default=15.0, gt=0, description="PostgreSQL: how long one statement may run before it is cancelled, s."
+    )
+    database_pool_timeout: float = Field(
+        default=10.0, gt=0, description="How long a request waits for a free database connection, s."
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -19,7 +20,8 @@ from inboxd.delivery.worker import DeliveryWorker
 from inboxd.domain_events import DomainEvents
 from inboxd.events import EventService
 from inboxd.inbound.processor import InboundProcessor
-from inboxd.media.filestore import FileStore
+from inboxd.media.filestore import FileStore, open_file_store
+from inboxd.shutdown import Shutdown
 from inboxd.store.db import Database
 from inboxd.store.outbox import NOTIFY_CHANNEL
 from inboxd.templates.wiring import install as install_templates
@@ -43,13 +45,14 @@ class Services:
     delivery: list[DeliveryWorker] = field(default_factory=list)
     # Event subscriptions: queues deliveries on domain events, and delivers them.
     event_delivery: EventService | None = None
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _stop: Shutdown = field(default_factory=Shutdown)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Services:
-        db = db or Database(settings.resolved_database_url, schema=settings.database_schema)
-        files = FileStore(settings.resolved_files_dir)
+        db = db or Database.from_settings(settings)
+        files = open_file_store(settings)
         http = new_http_client(timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0))
         graph = GraphClient(http)
         events = DomainEvents()
@@ -76,7 +79,7 @@ class Services:
     def start_workers(self, count: int) -> None:
         """`count` inbound loops and `count` delivery loops in this process."""
         self._stop.clear()
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         for _ in range(count):
             self._tasks.append(loop.create_task(self.inbound.run(self._stop)))
             self._tasks.append(loop.create_task(self.new_delivery_worker().run(self._stop)))
@@ -90,11 +93,24 @@ class Services:
                 )
             )
 
-    async def stop_workers(self) -> None:
-        self._stop.set()
+    def begin_shutdown(self) -> None:
+        """Stop taking work; what is held finishes within `INBOXD_SHUTDOWN_SECONDS` (inboxd.shutdown)."""
+        self._stop.begin(self.settings.shutdown_seconds)
         self.inbound.wake()
         self.wake_delivery()
+
+    def begin_shutdown_threadsafe(self) -> None:
+        """`begin_shutdown` from a signal handler (SIGTERM), while HTTP requests drain."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.begin_shutdown)
+
+    async def stop_workers(self) -> None:
+        self.begin_shutdown()
         if self._tasks:
+            assert self._stop.exit_by is not None
+            _, stuck = await asyncio.wait(self._tasks, timeout=max(0.1, self._stop.exit_by - time.monotonic()))
+            for task in stuck:  # past the limit (a database call hanging): cut short
+                task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
@@ -103,4 +119,5 @@ class Services:
         await self.http.aclose()
         if self.event_delivery is not None:
             await self.event_delivery.aclose()
+        await self.files.aclose()
         await self.db.dispose()

@@ -9,7 +9,10 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.scopes import Scope
 from inboxd.store import files as files_store
 from inboxd.store.db import Database
-from tests.support.server import LiveServer
+from tests.support.filestores import both_stores
+from tests.support.server import LiveServer, start_server
+
+pytestmark = both_stores  # every test here runs on the local store and on S3
 
 API = "/server/api/v2"
 PDF = b"%PDF-1.4\n% a tiny test document\n"
@@ -82,3 +85,31 @@ async def test_bad_ttl_is_400(client, auth, file_id, body) -> None:  # type: ign
 async def test_unknown_file_is_404(client, auth, missing) -> None:  # type: ignore[no-untyped-def]
     r = await client.post(f"{API}/files/share/{missing}", headers=auth)
     assert r.status_code == 404 and r.json()["code"] == "file_not_found"
+
+
+async def test_redirect_setting_sends_s3_links_to_a_presigned_url(settings, db: Database, auth) -> None:  # type: ignore[no-untyped-def]
+    """`INBOXD_FILES_PUBLIC_LINKS=redirect`: an S3-stored file's link is a 303 to a presigned URL that
+    serves the stored type and name and expires no later than the link; local files stay served."""
+    redirecting = settings.model_copy(update={"files_public_links": "redirect"})
+    async with start_server(redirecting, db) as live, httpx.AsyncClient(base_url=live.url) as http:
+        assert live.services is not None
+        blob = await live.services.files.put_bytes(PDF)
+        async with db.write() as conn:
+            file_id = await files_store.add_file(
+                conn, sha256=blob.sha256, size=blob.size, content_type="application/pdf", filename="offer.pdf",
+                source="upload", now=now_ms(),
+            )
+        link = (await http.post(f"{API}/files/share/{file_id}", json={"ttl": 60}, headers=auth)).json()["url"]
+        r = await http.get(link)
+        if live.services.files.kind == "local":
+            assert r.status_code == 200 and r.content == PDF
+            return
+        assert r.status_code == 303 and r.headers["cache-control"] == "no-store"
+        target = r.headers["location"]
+        assert "X-Amz-Expires=" in target or "Expires=" in target
+        if "X-Amz-Expires=" in target:
+            assert int(target.split("X-Amz-Expires=")[1].split("&")[0]) <= 60
+        followed = await http.get(target)
+        assert followed.status_code == 200 and followed.content == PDF
+        assert followed.headers["content-type"] == "application/pdf"
+        assert followed.headers["content-disposition"] == 'inline; filename="offer.pdf"'

@@ -14,7 +14,10 @@ from inboxd.media.ingest import load_file
 from inboxd.store.db import Database
 from inboxd.store.tables import files as files_table
 from tests.media import samples
+from tests.support.filestores import both_stores, read_blob, stored_blobs
 from tests.support.server import LiveServer
+
+pytestmark = both_stores  # every test here runs on the local store and on S3
 
 URL = "/server/api/v2/files"
 
@@ -29,9 +32,9 @@ async def file_rows(db: Database) -> list[dict]:
         return [dict(r) for r in (await conn.execute(sa.select(files_table))).mappings()]
 
 
-def temp_files(server: LiveServer) -> list:
+async def temp_files(server: LiveServer) -> list[str]:
     assert server.services is not None
-    return list((server.services.files.root / "tmp").iterdir())
+    return await server.services.files.unfinished_writes()
 
 
 async def test_upload_an_image(client: httpx.AsyncClient, auth: dict[str, str], server: LiveServer, db: Database) -> None:
@@ -49,7 +52,7 @@ async def test_upload_an_image(client: httpx.AsyncClient, auth: dict[str, str], 
     [row] = await file_rows(db)
     assert row["id"] == body["fileId"] and row["source"] == "upload"
     assert server.services is not None
-    assert server.services.files.path(body["sha256"]).read_bytes() == samples.JPEG
+    assert await read_blob(server.services.files, body["sha256"]) == samples.JPEG
     # usable as a send's fileId
     media = await load_file(body["fileId"], "image", db=db, path="body.media[0].fileId")
     assert media.content_type == "image/jpeg"
@@ -83,8 +86,7 @@ async def test_the_same_bytes_are_stored_once(client: httpx.AsyncClient, auth: d
     b = (await client.post(URL, headers=auth, files={"file": ("b.png", samples.PNG)})).json()
     assert a["fileId"] != b["fileId"] and a["sha256"] == b["sha256"]
     assert server.services is not None
-    blobs = [p for p in server.services.files.root.rglob("*") if p.is_file() and p.parent.name != "tmp"]
-    assert len(blobs) == 1
+    assert len(await stored_blobs(server.services.files)) == 1
 
 
 async def test_html_as_image_is_415(client: httpx.AsyncClient, auth: dict[str, str], db: Database, server: LiveServer) -> None:
@@ -93,7 +95,7 @@ async def test_html_as_image_is_415(client: httpx.AsyncClient, auth: dict[str, s
     body = r.json()
     assert body["success"] is False and body["code"] == "unsupported_media_type"
     assert body["details"][0]["path"] == "body.file" and body["details"][0]["contentType"] == "text/html"
-    assert await file_rows(db) == [] and temp_files(server) == []
+    assert await file_rows(db) == [] and await temp_files(server) == []
 
 
 async def test_a_6_mb_image_is_413(client: httpx.AsyncClient, auth: dict[str, str], db: Database, server: LiveServer) -> None:
@@ -101,7 +103,7 @@ async def test_a_6_mb_image_is_413(client: httpx.AsyncClient, auth: dict[str, st
     r = await client.post(URL, headers=auth, files={"file": ("big.png", big, "image/png")}, data={"mediaType": "image"})
     assert r.status_code == 413, r.text
     assert r.json()["code"] == "payload_too_large" and r.json()["details"][0]["limit"] == 5_000_000
-    assert await file_rows(db) == [] and temp_files(server) == []
+    assert await file_rows(db) == [] and await temp_files(server) == []
     # the same file as a document is fine… except that a PNG is not a document type
     r = await client.post(URL, headers=auth, files={"file": ("big.png", big)}, data={"mediaType": "document"})
     assert r.status_code == 415
@@ -167,7 +169,7 @@ async def test_without_media_type_the_cap_is_the_largest_media_limit(
         r = await client.post(URL, headers=auth, files={"file": ("huge.pdf", handle)})
     assert r.status_code == 413, r.text
     assert r.json()["details"][0]["limit"] == 100_000_000
-    assert await file_rows(db) == [] and temp_files(server) == []
+    assert await file_rows(db) == [] and await temp_files(server) == []
 
 
 async def test_the_operation_is_in_the_openapi_document(client: httpx.AsyncClient) -> None:

@@ -176,9 +176,9 @@ def _processor(db: Database, tmp_path: Any) -> Any:
     from inboxd.channels.whatsapp.graph import GraphClient
     from inboxd.domain_events import DomainEvents
     from inboxd.inbound.processor import InboundProcessor
-    from inboxd.media.filestore import FileStore
+    from inboxd.media.local_store import LocalFileStore
 
-    return InboundProcessor(db, GraphClient(httpx.AsyncClient()), FileStore(tmp_path), DomainEvents())
+    return InboundProcessor(db, GraphClient(httpx.AsyncClient()), LocalFileStore(tmp_path), DomainEvents())
 
 
 async def _store_events(db: Database, pnid: str, mid_wamid: str) -> list[str]:

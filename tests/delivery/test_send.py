@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from inboxd.store.tables import messages
+from tests.support.filestores import both_stores
 from tests.support.wa import WhatsAppRig
 
 USER = "972521234567"
@@ -77,6 +78,7 @@ async def test_buttons_list_contacts_location_and_reply_payloads(rig: WhatsAppRi
     assert stored_reply["context"] == incoming
 
 
+@both_stores
 async def test_media_by_url_and_by_file_id_go_by_uploaded_media_id(rig: WhatsAppRig, origin: str) -> None:
     chat = await rig.user_writes(USER)
     r = await rig.send(chat, {"type": "media", "media": [
@@ -98,6 +100,7 @@ async def test_media_by_url_and_by_file_id_go_by_uploaded_media_id(rig: WhatsApp
     assert media.status_code == 200 and media.json()["mime_type"] == "application/pdf"
 
 
+@both_stores
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [("/big.png", 413, "payload_too_large"), ("/page.png", 415, "unsupported_media_type")],

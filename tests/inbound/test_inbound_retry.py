@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from inboxd.store.files import get_file
 from inboxd.store.tables import messages, webhook_events
+from tests.support.filestores import both_stores, read_blob
 from tests.support.wa import WhatsAppRig
 
 PNG = base64.b64decode(
@@ -18,6 +19,7 @@ PNG = base64.b64decode(
 )
 
 
+@both_stores
 async def test_a_failed_media_download_is_retried_until_the_message_lands(rig: WhatsAppRig) -> None:
     await rig.fault(kind="http_503", endpoint="media", count=4)  # more than one processing attempt tries
     r = await rig.control.post(
@@ -42,7 +44,7 @@ async def test_a_failed_media_download_is_retried_until_the_message_lands(rig: W
         stored = await get_file(conn, item["fileId"])
     assert stored is not None
     assert rig.server.services is not None
-    assert rig.server.services.files.path(stored["sha256"]).read_bytes() == PNG
+    assert await read_blob(rig.server.services.files, stored["sha256"]) == PNG
     text = (await rig.client.get("/metrics")).text
     assert 'inboxd_processing_failures_total{stage="inbound_media"}' in text
     assert 'inboxd_webhook_events_total{channel="whatsapp",kind="message_image"}' in text

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
+from inboxd.config import Settings
 from inboxd.media.fetch import FetchOptions
-from inboxd.media.filestore import FileStore
+from inboxd.media.filestore import FileStore, open_file_store
 from inboxd.media.ssrf import AddressPolicy
 from tests.media.origin import Origin
 from tests.support.server import serve_asgi
@@ -24,8 +24,10 @@ async def origin() -> AsyncIterator[Origin]:
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / "files")
+async def files(settings: Settings) -> AsyncIterator[FileStore]:
+    store = open_file_store(settings)
+    yield store
+    await store.aclose()
 
 
 @pytest.fixture
@@ -33,11 +35,3 @@ def trusting_origin() -> FetchOptions:
     """The default rules, except that 127.0.0.1 (only) is trusted: the test origin lives there,
     while 127.0.0.2, ::1, 10/8, 169.254/16 … stay forbidden."""
     return FetchOptions(connect_timeout=2, read_timeout=2, policy=AddressPolicy(allowed_networks=(LOOPBACK,)))
-
-
-def stored_blobs(files: FileStore) -> list[Path]:
-    return [p for p in files.root.rglob("*") if p.is_file() and p.parent != files.root / "tmp"]
-
-
-def temp_files(files: FileStore) -> list[Path]:
-    return list((files.root / "tmp").iterdir())

@@ -22,8 +22,9 @@ from inboxd.media.ssrf import AddressPolicy
 from inboxd.store.db import Database
 from inboxd.store.tables import files as files_table
 from tests.media import samples
-from tests.media.conftest import LOOPBACK, stored_blobs, temp_files
+from tests.media.conftest import LOOPBACK
 from tests.media.origin import Origin
+from tests.support.filestores import both_stores, read_blob, stored_blobs
 
 PATH = "body.media[2].url"
 
@@ -44,8 +45,8 @@ async def rows(db: Database) -> list[dict[str, Any]]:
 
 async def assert_nothing_stored(db: Database, files: FileStore) -> None:
     assert await rows(db) == []
-    assert stored_blobs(files) == []
-    assert temp_files(files) == []
+    assert await stored_blobs(files) == []
+    assert await files.unfinished_writes() == []
 
 
 def assert_error(exc: ApiError, status: int, code: str, *words: str) -> None:
@@ -58,24 +59,26 @@ def assert_error(exc: ApiError, status: int, code: str, *words: str) -> None:
 
 # --- success --------------------------------------------------------------------------
 
+@both_stores
 async def test_an_image_is_stored_by_hash_and_recorded(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     # The URL says .html and the server says text/html: the bytes say PNG.
     media = await ingest(f"{origin.url}/files/page.html")
     assert media.content_type == "image/png"
     assert media.size == len(samples.PNG)
     assert media.sha256 == hashlib.sha256(samples.PNG).hexdigest()
-    assert files.path(media.sha256).read_bytes() == samples.PNG
+    assert await read_blob(files, media.sha256) == samples.PNG
     [row] = await rows(db)
     assert row["id"] == media.file_id and row["source"] == "url" and row["content_type"] == "image/png"
     assert row["filename"] == "page.html" == media.filename
-    assert temp_files(files) == []
+    assert await files.unfinished_writes() == []
 
 
+@both_stores
 async def test_the_same_bytes_are_stored_once(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     first = await ingest(f"{origin.url}/files/photo.png")
     second = await ingest(f"{origin.url}/files/page.html")
     assert first.file_id != second.file_id and first.sha256 == second.sha256
-    assert len(stored_blobs(files)) == 1
+    assert len(await stored_blobs(files)) == 1
     assert len(await rows(db)) == 2
 
 
@@ -89,6 +92,7 @@ async def test_the_same_bytes_are_stored_once(ingest, origin: Origin, db: Databa
         ("download", "document", "application/pdf"),
     ],
 )
+@both_stores
 async def test_each_media_type(ingest, origin: Origin, name: str, media_type: str, content_type: str) -> None:
     media = await ingest(f"{origin.url}/files/{name}", media_type)
     assert media.content_type == content_type
@@ -109,6 +113,7 @@ async def test_redirects_are_followed(ingest, origin: Origin) -> None:
 
 # --- 413 and 415 ------------------------------------------------------------------------
 
+@both_stores
 async def test_a_6_mb_image_is_413_and_the_download_stops_at_the_limit(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     with pytest.raises(PayloadTooLarge) as caught:
         await ingest(f"{origin.url}/big/6000000")
@@ -117,6 +122,7 @@ async def test_a_6_mb_image_is_413_and_the_download_stops_at_the_limit(ingest, o
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_a_declared_6_mb_image_is_413_before_its_body_is_read(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     with pytest.raises(PayloadTooLarge):
         await ingest(f"{origin.url}/declared-big")
@@ -124,11 +130,13 @@ async def test_a_declared_6_mb_image_is_413_before_its_body_is_read(ingest, orig
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_an_image_at_the_limit_is_accepted(ingest, origin: Origin) -> None:
     media = await ingest(f"{origin.url}/big/5000000")
     assert media.size == 5_000_000
 
 
+@both_stores
 async def test_an_html_page_sent_as_image_is_415(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     with pytest.raises(UnsupportedMediaType) as caught:
         await ingest(f"{origin.url}/files/fake.png")  # Content-Type: image/png, URL ends .png
@@ -137,12 +145,14 @@ async def test_an_html_page_sent_as_image_is_415(ingest, origin: Origin, db: Dat
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_an_html_page_sent_as_document_is_415(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     with pytest.raises(UnsupportedMediaType):
         await ingest(f"{origin.url}/files/fake.pdf", "document")
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_a_wrong_type_is_refused_without_downloading_everything(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     # 50 MB of PNG sent as video: refused after the head, long before the 16 MB limit.
     with pytest.raises(UnsupportedMediaType):
@@ -151,6 +161,7 @@ async def test_a_wrong_type_is_refused_without_downloading_everything(ingest, or
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_an_empty_file_is_400(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await ingest(f"{origin.url}/files/empty.png")
@@ -294,6 +305,7 @@ async def test_an_http_error_status_is_400(ingest, origin: Origin, code: int) ->
     assert_error(caught.value, 400, "media_url_unreachable", f"HTTP {code}")
 
 
+@both_stores
 async def test_a_read_timeout_is_400(ingest, origin: Origin, trusting_origin: FetchOptions, db: Database, files: FileStore) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await ingest(f"{origin.url}/slow", options=replace(trusting_origin, read_timeout=0.3))
@@ -301,6 +313,7 @@ async def test_a_read_timeout_is_400(ingest, origin: Origin, trusting_origin: Fe
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_the_read_timeout_comes_from_the_settings(origin: Origin, db: Database, files: FileStore, settings: Settings) -> None:
     quick = settings.model_copy(update={"media_allow_private_urls": True, "media_read_timeout": 0.3})
     assert FetchOptions.from_settings(quick).read_timeout == 0.3
@@ -309,6 +322,7 @@ async def test_the_read_timeout_comes_from_the_settings(origin: Origin, db: Data
     assert "timed out" in caught.value.message
 
 
+@both_stores
 async def test_a_slow_drip_hits_the_total_timeout(ingest, origin: Origin, trusting_origin: FetchOptions, db: Database, files: FileStore) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await ingest(f"{origin.url}/drip", options=replace(trusting_origin, total_timeout=0.5))
@@ -316,6 +330,7 @@ async def test_a_slow_drip_hits_the_total_timeout(ingest, origin: Origin, trusti
     await assert_nothing_stored(db, files)
 
 
+@both_stores
 async def test_a_dropped_connection_is_400_and_leaves_nothing(ingest, origin: Origin, db: Database, files: FileStore) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await ingest(f"{origin.url}/cut")

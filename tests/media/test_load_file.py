@@ -11,6 +11,7 @@ from inboxd.media.ingest import MediaFile, ingest_stream, load_file
 from inboxd.store import files as files_store
 from inboxd.store.db import Database
 from tests.media import samples
+from tests.support.filestores import both_stores
 
 PATH = "body.media[1].fileId"
 
@@ -19,6 +20,7 @@ async def _one(data: bytes):  # type: ignore[no-untyped-def]
     yield data
 
 
+@both_stores
 async def test_an_existing_file_loads_like_a_fresh_one(db: Database, files: FileStore) -> None:
     stored = await ingest_stream(_one(samples.JPEG), "image", db=db, files=files, path="body.file", filename="cat.jpg")
     loaded = await load_file(stored.file_id, "image", db=db, path=PATH)
@@ -34,6 +36,7 @@ async def test_an_unknown_file_id_is_400_with_the_path(db: Database, file_id: st
     assert caught.value.details[0]["path"] == PATH
 
 
+@both_stores
 async def test_a_file_of_another_type_is_415(db: Database, files: FileStore) -> None:
     stored = await ingest_stream(_one(samples.PDF), None, db=db, files=files, path="body.file")
     with pytest.raises(UnsupportedMediaType) as caught:

@@ -21,6 +21,7 @@ from inboxd.store.db import Database
 from inboxd.store.tables import chats, webhook_events
 from tests.simulator.support import PNG, RunningSimulator, eventually, quick_config, running_simulator
 from tests.simulator.test_graph_routes import DANA, text
+from tests.support.filestores import both_stores, read_blob
 from tests.support.server import LiveServer
 from tests.support.webhooks import wait_processed
 
@@ -94,6 +95,7 @@ async def test_a_wrong_app_secret_is_refused_and_the_retry_gets_through(linked: 
     assert [c["contact_id"] for c in await chat_rows(db)] == [DANA]
 
 
+@both_stores
 async def test_an_inbound_image_lands_in_inboxd_as_a_file(  # type: ignore[no-untyped-def]
     linked: Linked, db: Database, server: LiveServer, client: httpx.AsyncClient, make_token
 ) -> None:
@@ -115,5 +117,5 @@ async def test_an_inbound_image_lands_in_inboxd_as_a_file(  # type: ignore[no-un
         stored = await files_store.get_file(conn, media["fileId"])
     assert stored is not None
     assert server.services is not None
-    assert server.services.files.path(stored["sha256"]).read_bytes() == PNG
+    assert await read_blob(server.services.files, stored["sha256"]) == PNG
     assert result["media_id"]

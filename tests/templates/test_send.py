@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from inboxd.domain.scopes import Scope
 from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED
 from inboxd.store.tables import chats, messages
+from tests.support.filestores import both_stores
 from tests.support.wa import API, WhatsAppRig
 from tests.support.webhooks import post_webhook, text_webhook, wait_processed
 from tests.templates.conftest import approved_template, create, localize, send_template, submit, templates_path
@@ -311,6 +312,7 @@ async def test_templates_and_session_messages_keep_their_order_in_the_chat(rig: 
 # ----------------------------------------------------------------------------- the other fields
 
 
+@both_stores
 async def test_media_header_url_and_file_id_go_by_uploaded_media_id(rig: WhatsAppRig, origin: str) -> None:
     components = [
         {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1hZ2UvcG5n:ARb"]}},

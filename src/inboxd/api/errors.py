@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inboxd.api.responses import JSON
-from inboxd.domain.errors import ApiError, json_path
+from inboxd.domain.errors import ApiError, database_unavailable, json_path
+from inboxd.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,12 @@ def install(app: FastAPI) -> None:
         error = ApiError(str(exc.detail), code=code, headers=dict(exc.headers or {}))
         error.status = exc.status_code
         return error_response(error)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_down(request: Request, exc: DatabaseUnavailable) -> JSON:
+        # A send, a webhook from Meta (which then retries it), any read: 503, never a 500.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(database_unavailable())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSON:

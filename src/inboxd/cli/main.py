@@ -1,4 +1,4 @@
-"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox."""
+"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox | files | backup."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from inboxd.cli import channels, sandbox, tokens
+from inboxd.cli import channels, files, sandbox, tokens
+from inboxd.cli.backup import backup
 from inboxd.cli.common import settings, setup_logging, with_db
 from inboxd.cli.simulator import run_simulator
 
@@ -14,7 +15,9 @@ app = typer.Typer(help="inboxd: a self-hosted business messaging inbox server.",
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(channels.app, name="channels")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(files.app, name="files")  # the file store (several machines)
 app.command("simulator")(run_simulator)
+app.command("backup")(backup)  # the SQLite database, online
 
 
 @app.command()
@@ -26,7 +29,7 @@ def migrate() -> None:
     async def work(_db):  # type: ignore[no-untyped-def]
         return None
 
-    with_db(work)
+    with_db(work, statement_timeout=False)
     typer.echo(f"database is up to date ({cfg.resolved_database_url.split('://')[0]})")
 
 

@@ -7,9 +7,9 @@ import asyncio
 import logging
 import signal
 
-from inboxd.cli.common import settings, setup_logging
+from inboxd.cli.common import migrate_configured, settings, setup_logging
 from inboxd.services import Services
-from inboxd.store.migrate import migrate
+from inboxd.shutdown import FINISH_SHARE
 
 log = logging.getLogger("inboxd.worker")
 
@@ -17,10 +17,10 @@ log = logging.getLogger("inboxd.worker")
 def run_worker(loops: int | None) -> None:
     cfg = settings()
     setup_logging(cfg.log_level)
+    migrate_configured(cfg)
 
     async def main() -> None:
         services = Services.build(cfg)
-        await migrate(services.db)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -29,7 +29,9 @@ def run_worker(loops: int | None) -> None:
         services.start_workers(count)
         log.info("worker running: %d delivery and %d inbound loops on %s", count, count, services.db.dialect)
         await stop.wait()
-        log.info("stopping: finishing the sends in flight")
+        log.info("stopping: finishing the work in flight for up to %g s, then giving the rest back",
+                 cfg.shutdown_seconds * FINISH_SHARE)
         await services.aclose()
+        log.info("stopped")
 
     asyncio.run(main())

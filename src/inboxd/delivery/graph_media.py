@@ -3,8 +3,6 @@ until shortly before Meta forgets them (uploaded media lives 30 days)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import sqlalchemy as sa
 
 from inboxd.channels.whatsapp.graph import GraphClient
@@ -41,11 +39,15 @@ async def media_id_for(
         ).scalar()
     if cached:
         return str(cached)
-    path = store.path(row["sha256"])
-    if not path.is_file():
+    if not await store.exists(row["sha256"]):
         raise MissingFile(f"the bytes of file {file_id} are missing from the file store")
-    data = await asyncio.to_thread(path.read_bytes)
-    media_id = await graph.upload_media(account, data, row["content_type"], row["filename"] or "file")
+    chunks = store.read(row["sha256"])  # streamed to Graph: a 100 MB document never sits in memory
+    try:
+        media_id = await graph.upload_media(
+            account, chunks, row["size"], row["content_type"], row["filename"] or "file"
+        )
+    finally:
+        await chunks.aclose()
     async with db.write() as conn:
         stmt = insert_for(conn, graph_media).values(
             channel_account_id=account.id, sha256=row["sha256"], media_id=media_id, expires_at=now + KEEP_MS

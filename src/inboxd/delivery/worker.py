@@ -34,11 +34,12 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.status import MessageStatus
 from inboxd.domain_events import MESSAGE_STATUS_CHANGED, DomainEvents
 from inboxd.media.filestore import FileStore
+from inboxd.shutdown import GIVE_BACK_SECONDS, finish_or_cancel, give_back, give_back_seconds
 from inboxd.store import accounts as accounts_store
 from inboxd.store import messages as messages_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.accounts import ChannelAccount
-from inboxd.store.db import Database
+from inboxd.store.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class DeliveryWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._results: list[tuple[dict[str, Any], str, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
+        self._give_back_seconds = GIVE_BACK_SECONDS
 
     def wake(self) -> None:
         self._wake.set()
@@ -103,6 +105,8 @@ class DeliveryWorker:
             claimed = 0
             try:
                 claimed = await self.run_once()
+            except DatabaseUnavailable as exc:  # an outage: said once a poll, not with a trace
+                log.warning("delivery waits for the database: %s", exc)
             except Exception:
                 log.exception("delivery iteration failed")
             if claimed == 0:
@@ -111,8 +115,11 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
                 except TimeoutError:
                     pass
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        # Stopping: the sends under way finish while the shutdown allows; the rest are given back.
+        self._give_back_seconds = give_back_seconds(stop)
+        await finish_or_cancel(self._in_flight, stop)
+        if self._recorder is not None:  # sends Graph accepted are recorded, never given back
+            await asyncio.wait([self._recorder], timeout=give_back_seconds(stop))
 
     async def run_once(self) -> int:
         room = self.BATCH - len(self._in_flight)
@@ -130,7 +137,7 @@ class DeliveryWorker:
                 limit=room,
             )
         for row in rows:
-            task = asyncio.get_running_loop().create_task(self._deliver(row))
+            task = asyncio.get_running_loop().create_task(self._deliver_or_give_back(row))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(rows)
@@ -147,11 +154,33 @@ class DeliveryWorker:
                     return
         raise TimeoutError("outbox not drained")
 
+    async def _deliver_or_give_back(self, row: dict[str, Any]) -> None:
+        try:
+            await self._deliver(row)
+        except asyncio.CancelledError:  # shutting down, out of time: give the row back
+            if not row.get("_recording"):
+                in_doubt = now_ms() + int(self.settings.delivery_doubt_grace_seconds * 1000) if row.get("_sending") else None
+                await give_back(self._release(row, in_doubt), f"message {row['id']}", self._give_back_seconds)
+            raise
+        except DatabaseUnavailable as exc:
+            # The outcome could not be written (found by the chaos test: the task died with "Task
+            # exception was never retrieved"). The row keeps its lease; when that runs out it is in
+            # doubt, and the status webhook that names the message settles it (`claim_due`).
+            log.warning("outcome of message %s not recorded, the database is unavailable (%s); "
+                        "its status webhook will settle it", row["id"], exc)
+        except Exception:
+            log.exception("recording the outcome of message %s failed; its lease will run out", row["id"])
+
+    async def _release(self, row: dict[str, Any], in_doubt_until: int | None) -> None:
+        async with self.db.write() as conn:
+            await outbox_store.release(conn, row["outbox_id"], self.owner, in_doubt_until=in_doubt_until)
+
     async def _deliver(self, row: dict[str, Any]) -> None:
         try:
             account = await self.accounts.get(row["channel_account_id"])
             payload = await self._payload(account, row)
             await self._wait_for_slot(account, row)
+            row["_sending"] = True  # from here on, a give-back leaves the row in doubt
             response = await self._send(account, payload)
             wamid = str(response["messages"][0]["id"])
         except _InDoubt as exc:
@@ -207,6 +236,7 @@ class DeliveryWorker:
         statements for all: `outbox.finish_many`, `messages.attach_external_ids`); each send
         returns once its record committed, as before."""
         metrics.outbound_sends.labels("accepted").inc()
+        row["_recording"] = True  # the recorder commits it, also when this send is cancelled
         done = asyncio.get_running_loop().create_future()
         self._results.append((row, wamid, done))
         if self._recorder is None or self._recorder.done():
@@ -218,9 +248,10 @@ class DeliveryWorker:
             batch, self._results = self._results, []
             try:
                 await self._record_batch(batch)
-            except Exception:
+            except Exception as exc:
                 # One bad record must not fail the others: record them one by one.
-                log.exception("recording %d accepted sends together failed; recording them one by one", len(batch))
+                log.warning("recording %d accepted sends together failed; recording them one by one", len(batch),
+                            exc_info=not isinstance(exc, DatabaseUnavailable))
                 for item in batch:
                     try:
                         await self._record_batch([item])

@@ -127,6 +127,19 @@ class ChannelUnavailable(ApiError):
     status, code = 503, "channel_unavailable"
 
 
+class Unavailable(ApiError):
+    status, code = 503, "service_unavailable"
+
+
+def database_unavailable() -> Unavailable:
+    """The database is out of reach (restart, failover, network): nothing was done; try again."""
+    return Unavailable(
+        "The database is unavailable; nothing was done. Try again in a few seconds.",
+        code="database_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 def chat_not_found(chat_id: str) -> NotFound:
     return NotFound(f"No chat with id {chat_id!r}.", code="chat_not_found")
 

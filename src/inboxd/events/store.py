@@ -273,6 +273,18 @@ async def record_attempt(
     return moved
 
 
+async def release(conn: AsyncConnection, seq: int, owner: str) -> None:
+    """Give back a delivery this worker holds (shutdown): the lease cleared, the attempt not
+    counted, due as before; other processes are woken for it."""
+    result = await conn.execute(
+        event_deliveries.update()
+        .where(event_deliveries.c.seq == seq, event_deliveries.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None, attempts=event_deliveries.c.attempts - 1)
+    )
+    if result.rowcount and conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
 async def count_pending(conn: AsyncConnection) -> int:
     query = sa.select(sa.func.count()).select_from(event_deliveries).where(event_deliveries.c.state == PENDING)
     return (await conn.execute(query)).scalar_one()

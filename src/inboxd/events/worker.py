@@ -23,7 +23,8 @@ from inboxd.events.metrics import event_deliveries, event_delivery_latency
 from inboxd.events.retry import Outcome, next_attempt, outcome_of, retry_after_seconds
 from inboxd.events.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from inboxd.events.transport import CONNECT_TIMEOUT_SECONDS, AddressRefused
-from inboxd.store.db import Database
+from inboxd.shutdown import GIVE_BACK_SECONDS, finish_or_cancel, give_back, give_back_seconds
+from inboxd.store.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class EventDeliveryWorker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._last_prune = 0.0
         self._retries: list[int] = []  # heap: when the retries this worker scheduled fall due (ms)
+        self._give_back_seconds = GIVE_BACK_SECONDS
 
     def wake(self) -> None:
         self._wake.set()
@@ -64,14 +66,17 @@ class EventDeliveryWorker:
                 try:
                     claimed = await self.run_once()
                     await self._maybe_prune()
+                except DatabaseUnavailable as exc:  # an outage: said once a poll, not with a trace
+                    log.warning("event delivery waits for the database: %s", exc)
                 except Exception:
                     log.exception("event delivery iteration failed")
                 if claimed == 0:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds(poll_seconds))
-            if self._in_flight:
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+            # Stopping: deliveries under way finish while the shutdown allows; the rest go back.
+            self._give_back_seconds = give_back_seconds(stop)
+            await finish_or_cancel(self._in_flight, stop)
         finally:
             for task in helpers:
                 task.cancel()
@@ -102,7 +107,7 @@ class EventDeliveryWorker:
         async with self.db.write() as conn:
             rows = await events_store.claim_due(conn, owner=self.owner, now=now_ms(), lease_ms=self.lease_ms, limit=room)
         for row in rows:
-            task = asyncio.get_running_loop().create_task(self._deliver(row))
+            task = asyncio.get_running_loop().create_task(self._deliver_or_give_back(row))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(rows)
@@ -129,10 +134,24 @@ class EventDeliveryWorker:
         async with self.db.write() as conn:
             await events_store.prune_finished(conn, before=before)
 
+    async def _deliver_or_give_back(self, row: dict[str, Any]) -> None:
+        try:
+            await self._deliver(row)
+        except asyncio.CancelledError:  # shutting down, out of time: give the delivery back
+            await give_back(self._release(row), f"event delivery {row['id']}", self._give_back_seconds)
+            raise
+
+    async def _release(self, row: dict[str, Any]) -> None:
+        async with self.db.write() as conn:
+            await events_store.release(conn, row["seq"], self.owner)
+
     async def _deliver(self, row: dict[str, Any]) -> None:
         try:
             attempt = await self._attempt(row)
             await self._record(row, attempt)
+        except DatabaseUnavailable as exc:  # (the event may have arrived: the retry has the same id)
+            log.warning("event delivery %s not recorded, the database is unavailable (%s); it is tried again "
+                        "when its lease runs out", row["id"], exc)
         except Exception:  # left to its lease: another try once it runs out
             log.exception("event delivery %s (scenario %s) failed unexpectedly", row["id"], row["scenario_id"])
         self.wake()  # the stream's next event may be due now

@@ -33,13 +33,14 @@ from inboxd.domain.texter import last_message_preview
 from inboxd.domain_events import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, DomainEvents
 from inboxd.inbound.media import FetchedMedia, MediaUnavailable, fetch_media
 from inboxd.media.filestore import FileStore
+from inboxd.shutdown import finish_or_cancel, give_back, give_back_seconds
 from inboxd.store import accounts as accounts_store
 from inboxd.store import chats as chats_store
 from inboxd.store import files as files_store
 from inboxd.store import messages as messages_store
 from inboxd.store import webhook_events as events_store
 from inboxd.store.accounts import ChannelAccount
-from inboxd.store.db import Database
+from inboxd.store.db import Database, DatabaseUnavailable
 from inboxd.store.tables import messages, webhook_events
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,16 @@ log = logging.getLogger(__name__)
 # Handlers for webhook fields other than `messages` (templates register theirs), called inside
 # the event's transaction.
 OtherFieldHandler = Callable[[AsyncConnection, OtherChange, int], Awaitable[None]]
+
+
+async def _until_done_or_stopped(task: asyncio.Task[int], stop: asyncio.Event) -> None:
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not task.done():
+        await finish_or_cancel([task], stop)
 
 
 class InboundProcessor:
@@ -83,14 +94,25 @@ class InboundProcessor:
         can run at once; leases keep them off each other's events."""
         next_sweep = time.monotonic() + self.PARKED_SWEEP_SECONDS
         while not stop.is_set():
+            held: dict[str, int] = {}  # events this loop claimed and has not finished: id -> lease
+            iteration = asyncio.get_running_loop().create_task(self.run_once(held=held, stop=stop))
             try:
-                done = await self.run_once()
-                if time.monotonic() >= next_sweep:
+                # On stop the event being processed finishes (while the shutdown allows); the rest
+                # of the batch is given back at once.
+                await _until_done_or_stopped(iteration, stop)
+                done = 0 if iteration.cancelled() else iteration.result()
+                if time.monotonic() >= next_sweep and not stop.is_set():
                     next_sweep = time.monotonic() + self.PARKED_SWEEP_SECONDS
                     await self.sweep_parked()
+            except DatabaseUnavailable as exc:  # an outage: said once a poll, not with a trace
+                log.warning("inbound processing waits for the database: %s", exc)
+                done = 0
             except Exception:  # keep the worker alive; the event stays pending and is retried
                 log.exception("inbound worker iteration failed")
                 done = 0
+            finally:
+                if held:
+                    await give_back(self._release(held), f"{len(held)} webhook events", give_back_seconds(stop))
             if done == 0:
                 self._wake.clear()
                 try:
@@ -108,9 +130,17 @@ class InboundProcessor:
             self.on_statuses()
         return len(changed)
 
-    async def run_once(self) -> int:
+    async def _release(self, held: dict[str, int]) -> None:
+        async with self.db.write(background=True) as conn:
+            await events_store.release(conn, held)
+
+    async def run_once(self, *, held: dict[str, int] | None = None, stop: asyncio.Event | None = None) -> int:
+        """Claim and process a batch. `held` (the caller's) tracks the claimed events not finished
+        yet; with `stop` set the batch ends after the event being processed."""
+        held = {} if held is None else held
         async with self.db.write(background=True) as conn:
             rows = await events_store.claim_due(conn, now=now_ms(), lease_ms=self.LEASE_MS, limit=self.BATCH)
+        held.update({row["id"]: row["lease_until"] for row in rows})
         # Events without media (statuses, texts, …) are applied together in one transaction;
         # the others (media is downloaded before the transaction) and a group that fails go one
         # by one, each with its own retry.
@@ -132,13 +162,18 @@ class InboundProcessor:
                 continue
             try:
                 await self._apply_together(group)
+                for event_id, _ in group:
+                    held.pop(event_id, None)
             except Exception:
                 log.warning("applying %d webhook events together failed; applying them one by one", len(group),
                             exc_info=True)
                 ids = {event_id for event_id, _ in group}
                 alone += [row for row in rows if row["id"] in ids]
         for row in sorted(alone, key=lambda r: r["id"]):
+            if stop is not None and stop.is_set():
+                break  # the rest goes back (`held`)
             await self.process(row["id"], row["body"], row["attempts"])
+            held.pop(row["id"], None)
         return len(rows)
 
     def _groups(self, events: list[tuple[str, ParsedWebhook]]) -> list[list[tuple[str, ParsedWebhook]]]:

@@ -22,13 +22,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from inboxd.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,57 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, or did not answer in time (a restart, a failover, a network
+    failure). The API answers 503 `database_unavailable`; workers wait and try again."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is out of reach, rather than that a
+    statement was wrong: refused, reset or timed-out connections, the pool waiting in vain, the
+    server shutting down or not accepting connections yet, a statement cancelled by its timeout."""
+    import asyncpg
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnavailable | sa.exc.TimeoutError | OSError | TimeoutError):
+            return True
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(
+            current,
+            asyncpg.PostgresConnectionError
+            | asyncpg.InterfaceError
+            | asyncpg.exceptions.OperatorInterventionError  # admin/crash shutdown, cannot connect now
+            | asyncpg.TooManyConnectionsError,
+        ):
+            return True
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return False
+
+
+# Bounds for every PostgreSQL call (INBOXD_DATABASE_*_TIMEOUT; the settings pass theirs).
+CONNECT_TIMEOUT = 5.0
+STATEMENT_TIMEOUT = 15.0
+POOL_TIMEOUT = 10.0
+
+
 class Database:
-    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_size: int = 10,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+        pool_timeout: float = POOL_TIMEOUT,
+    ) -> None:
         self.url = url
         self.schema = schema
         self._urgent_waiting: set[int] = set()  # tickets of urgent transactions waiting for SQLite's writer
@@ -59,15 +111,35 @@ class Database:
             _sqlite_setup(self._writer, begin="BEGIN IMMEDIATE")
             _sqlite_setup(self._reader, begin="BEGIN")
         elif self.dialect == "postgresql":
-            connect_args: dict[str, Any] = {}
+            # Bounded everywhere: asyncpg's connect timeout (its default is 60 s, and with packets
+            # dropped /healthz hung that long), its client-side command timeout (a statement whose
+            # answer does not come is abandoned, the connection discarded) and the pool's wait.
+            server_settings: dict[str, str] = {}
+            connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
+            if statement_timeout is not None:
+                connect_args["command_timeout"] = statement_timeout
+                server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
             if schema:
-                connect_args["server_settings"] = {"search_path": schema}
+                server_settings["search_path"] = schema
             self._writer = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args, **common
+                url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout,
+                connect_args=connect_args, **common,
             )
             self._reader = self._writer
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, statement_timeout: bool = True) -> Database:
+        """The configured database. `statement_timeout=False` for migrations, which may rightly
+        run longer than any request should (a column added to a large table)."""
+        return cls(
+            settings.resolved_database_url,
+            schema=settings.database_schema,
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=settings.database_statement_timeout if statement_timeout else None,
+            pool_timeout=settings.database_pool_timeout,
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -93,14 +165,14 @@ class Database:
             while not ahead.isdisjoint(self._urgent_waiting) and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.001)
         if not urgent or self.is_postgres:
-            async with self._writer.begin() as conn:
+            async with _unavailable_as_such(), self._writer.begin() as conn:
                 yield conn
             return
         self._urgent_tickets += 1
         ticket = self._urgent_tickets
         self._urgent_waiting.add(ticket)
         try:
-            async with self._writer.begin() as conn:
+            async with _unavailable_as_such(), self._writer.begin() as conn:
                 self._urgent_waiting.discard(ticket)
                 yield conn
         finally:
@@ -108,7 +180,7 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._reader.connect() as conn:
+        async with _unavailable_as_such(), self._reader.connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
@@ -120,6 +192,20 @@ class Database:
         if self.is_postgres and self.schema:
             async with self._writer.begin() as conn:
                 await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+
+
+@asynccontextmanager
+async def _unavailable_as_such() -> AsyncIterator[None]:
+    """Raise `DatabaseUnavailable` for a failure that says the database is out of reach, whether
+    it came from connecting, a statement or the commit (everything else passes unchanged)."""
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        raise
 
 
 def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:

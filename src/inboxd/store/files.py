@@ -48,7 +48,7 @@ async def add_share(conn: AsyncConnection, file_id: str, token: str, expires_at:
 async def shared_file(conn: AsyncConnection, file_id: str, token: str, now: int) -> sa.RowMapping | None:
     """The file behind a public link, if the token is right for this file and not expired."""
     query = (
-        sa.select(files)
+        sa.select(files, file_shares.c.expires_at.label("share_expires_at"))
         .join(file_shares, file_shares.c.file_id == files.c.id)
         .where(
             files.c.id == file_id,

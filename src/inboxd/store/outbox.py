@@ -115,6 +115,26 @@ async def reschedule(
     return result.rowcount == 1
 
 
+async def release(conn: AsyncConnection, outbox_id: str, owner: str, *, in_doubt_until: int | None) -> bool:
+    """Give back a row this worker holds (shutdown): due at once, the attempt not counted; or, when
+    the call to the channel may have gone out, due after the doubt grace (`in_doubt_until`), like
+    a dead worker's row, so the status webhook can tell first. Another process is woken for it."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+    if in_doubt_until is None:
+        values["attempts"] = outbox.c.attempts - 1  # it was due when claimed, and still is
+    else:
+        values.update(
+            due_at=in_doubt_until,
+            last_error={"message": "the worker sending this message shut down; waiting for the channel's word"},
+        )
+    result = await conn.execute(
+        outbox.update().where(outbox.c.id == outbox_id, outbox.c.lease_owner == owner).values(**values)
+    )
+    if result.rowcount and conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return result.rowcount == 1
+
+
 async def drop_for_message(conn: AsyncConnection, message_id: str) -> None:
     await conn.execute(outbox.delete().where(outbox.c.message_id == message_id))
 

@@ -64,6 +64,22 @@ async def mark_retry(conn: AsyncConnection, event_id: str, *, next_attempt_at: i
     )
 
 
+async def release(conn: AsyncConnection, leases: dict[str, int]) -> None:
+    """Give back claimed events not processed (shutdown): the lease cleared, the attempt not
+    counted. `leases` maps each event to the lease this process got for it (`claim_due`'s
+    `lease_until`): an event whose lease ran out and was claimed again by another is left alone."""
+    for event_id, lease_until in sorted(leases.items()):
+        await conn.execute(
+            webhook_events.update()
+            .where(
+                webhook_events.c.id == event_id,
+                webhook_events.c.state == PENDING,
+                webhook_events.c.lease_until == lease_until,
+            )
+            .values(lease_until=None, attempts=webhook_events.c.attempts - 1)
+        )
+
+
 async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(sa.select(webhook_events.c.state, sa.func.count()).group_by(webhook_events.c.state))
     return {state: n for state, n in rows}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from inboxd.api.deps import get_services, require
@@ -57,19 +58,42 @@ async def share_file(
     return JSON({"token": token, "url": url})
 
 
+def inline_disposition(filename: str) -> str:
+    """`Content-Disposition: inline` with the filename, as Starlette's FileResponse writes it."""
+    quoted = quote(filename)
+    return f"inline; filename*=utf-8''{quoted}" if quoted != filename else f'inline; filename="{filename}"'
+
+
 @public_router.get(f"{SHARED_PATH}/{{fileId}}/{{token}}", summary="A public file link (no token needed)")
-async def shared_file(fileId: str, token: str, services: Annotated[Services, Depends(get_services)]) -> FileResponse:  # noqa: N803
+async def shared_file(fileId: str, token: str, services: Annotated[Services, Depends(get_services)]) -> Response:  # noqa: N803
+    """Served by inboxd (a local file with sendfile, an S3 object streamed through), or, with
+    `INBOXD_FILES_PUBLIC_LINKS=redirect` and a store that has presigned URLs, a 303 to one."""
     gone = NotFound("This link does not exist or has expired.", code="link_not_found")
     if not is_id(fileId) or len(token) > 256:
         raise gone
     async with services.db.read() as conn:
         row = await files_store.shared_file(conn, fileId, token, now_ms())
-    if row is None or not services.files.exists(row["sha256"]):
+    store = services.files
+    if row is None or not await store.exists(row["sha256"]):
         raise gone
-    return FileResponse(
-        services.files.path(row["sha256"]),
-        media_type=row["content_type"],
-        filename=row["filename"],
-        content_disposition_type="inline",
-        headers={"X-Content-Type-Options": "nosniff"},  # the stored type, never the browser's guess
-    )
+    headers = {"X-Content-Type-Options": "nosniff"}  # the stored type, never the browser's guess
+    path = store.local_path(row["sha256"])
+    if path is not None:
+        return FileResponse(
+            path, media_type=row["content_type"], filename=row["filename"], content_disposition_type="inline",
+            headers=headers,
+        )
+    if services.settings.files_public_links == "redirect":
+        seconds = services.settings.files_presign_seconds
+        if row["share_expires_at"] is not None:  # never outlive the link itself
+            seconds = max(1, min(seconds, (row["share_expires_at"] - now_ms()) // 1000))
+        url = await store.presigned_url(
+            row["sha256"], seconds=seconds, content_type=row["content_type"],
+            content_disposition=inline_disposition(row["filename"]) if row["filename"] else None,
+        )
+        if url is not None:
+            return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    headers["Content-Length"] = str(row["size"])
+    if row["filename"]:
+        headers["Content-Disposition"] = inline_disposition(row["filename"])
+    return StreamingResponse(store.read(row["sha256"]), media_type=row["content_type"], headers=headers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -9,7 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from inboxd import __version__, metrics
 from inboxd.api.deps import get_services
+from inboxd.api.errors import error_response
 from inboxd.api.responses import JSON
+from inboxd.domain.errors import database_unavailable
 from inboxd.services import Services
 
 router = APIRouter(tags=["operations"])
@@ -17,15 +21,16 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", summary="Liveness and database check")
 async def healthz(services: Services = Depends(get_services)) -> JSON:
+    """200 when the database answers `SELECT 1` within the connect timeout, else 503: a probe that
+    answers at once, also when the database's packets are dropped."""
     try:
-        async with services.db.read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        async with asyncio.timeout(services.settings.database_connect_timeout):
+            async with services.db.read() as conn:
+                await conn.execute(sa.text("SELECT 1"))
     except Exception as exc:  # report, don't crash: this is what the probe is for
-        return JSON(
-            {"success": False, "error": f"database unavailable: {type(exc).__name__}", "code": "database_unavailable",
-             "details": []},
-            status_code=503,
-        )
+        error = database_unavailable()
+        error.message = f"database unavailable: {type(exc).__name__}"
+        return error_response(error)
     return JSON({"success": True, "status": "ok", "version": __version__, "database": services.db.dialect})
 
 

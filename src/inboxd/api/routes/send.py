@@ -29,6 +29,7 @@ from inboxd.domain.scopes import Scope
 from inboxd.domain.status import MessageStatus
 from inboxd.services import Services
 from inboxd.store import messages as messages_store
+from inboxd.store.db import DatabaseUnavailable
 
 router = APIRouter(tags=["messages"])
 
@@ -87,8 +88,15 @@ async def send_message(
     if respond_async and accepted.rows is not None:
         rows = accepted.rows  # as committed a moment ago: no second read
     else:
-        async with services.db.read() as conn:
-            rows = await messages_store.get_messages(conn, accepted.message_ids)
+        try:
+            async with services.db.read() as conn:
+                rows = await messages_store.get_messages(conn, accepted.message_ids)
+        except DatabaseUnavailable:
+            if accepted.rows is None:
+                raise
+            # Accepted, then the database went away while the send waited: answer what was
+            # committed (as when the wait runs out), never "nothing was done".
+            rows = accepted.rows
     info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
     shaped = [texter.message(r, info) for r in rows]
     if accepted.replay:

@@ -4,7 +4,8 @@ call is addressed with the account's own Graph URL, API version and access token
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,9 +33,16 @@ class GraphClient:
         self.http = http
 
     async def _call(
-        self, method: str, url: str, account: ChannelAccount, *, json_content: bool = False, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        account: ChannelAccount,
+        *,
+        json_content: bool = False,
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> Any:
-        headers = _auth(account)
+        headers = {**_auth(account), **(extra_headers or {})}
         if json_content:
             headers["Content-Type"] = "application/json"
         try:
@@ -55,15 +63,15 @@ class GraphClient:
         url = f"{account.graph_base}/{account.phone_number_id}/messages"
         return await self._call("POST", url, account, content=orjson.dumps(payload), json_content=True)
 
-    async def upload_media(self, account: ChannelAccount, data: bytes, mime_type: str, filename: str) -> str:
+    async def upload_media(
+        self, account: ChannelAccount, chunks: AsyncIterable[bytes], size: int, mime_type: str, filename: str
+    ) -> str:
+        """`POST /{phone-number-id}/media`, the file streamed from `chunks` (`size` bytes)."""
         url = f"{account.graph_base}/{account.phone_number_id}/media"
-        body = await self._call(
-            "POST",
-            url,
-            account,
-            data={"messaging_product": "whatsapp", "type": mime_type},
-            files={"file": (filename, data, mime_type)},
-        )
+        fields = {"messaging_product": "whatsapp", "type": mime_type}
+        content_type, length, body_stream = streamed_multipart(fields, "file", filename, mime_type, chunks, size)
+        headers = {"Content-Type": content_type, "Content-Length": str(length)}
+        body = await self._call("POST", url, account, content=body_stream, extra_headers=headers)
         return str(body["id"])
 
     async def media_info(self, account: ChannelAccount, media_id: str) -> dict[str, Any]:
@@ -122,6 +130,34 @@ class GraphClient:
         if template_id:
             params["hsm_id"] = template_id
         await self._call("DELETE", self._templates_url(account), account, params=params)
+
+
+def streamed_multipart(
+    fields: dict[str, str], name: str, filename: str, mime_type: str, chunks: AsyncIterable[bytes], size: int
+) -> tuple[str, int, AsyncIterator[bytes]]:
+    """A multipart/form-data body whose file part is streamed (httpx's own multipart reads files
+    synchronously and whole-file objects only): its Content-Type, exact length and the body."""
+    boundary = secrets.token_hex(16)
+
+    def quoted(value: str) -> str:  # as browsers and httpx do (HTML's form encoding)
+        return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{quoted(key)}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ) + (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{quoted(name)}"; filename="{quoted(filename)}"\r\n'
+        f"Content-Type: {mime_type}\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in chunks:
+            yield chunk
+        yield tail
+
+    return f"multipart/form-data; boundary={boundary}", len(head) + size + len(tail), body()
 
 
 # What inboxd reads of a template listing (Meta's default fields leave some of these out).
