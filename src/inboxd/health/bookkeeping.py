@@ -4,9 +4,10 @@ Webhook silence: `last_webhook_at` is when a webhook for the account was last pr
 `unanswered_send_at` the first successful send that no webhook has followed yet. Both sit on hot
 paths (every recorded send, every processed webhook), so each is written at most about once a
 minute per account in steady traffic: a send is only noted when no webhook came in the last
-minute and none is noted yet, and a webhook only writes when a send is noted or its last write is
-a minute old. The statements that change nothing take no row lock on PostgreSQL. The price is a
-minute of resolution on a threshold counted in hours.
+`resolution_ms` (a minute, or a tenth of the silence threshold when that is shorter) and none is
+noted yet, and a webhook only writes when a send is noted or its last write is that old. The
+statements that change nothing take no row lock on PostgreSQL. The price is a minute of
+resolution on a threshold counted in hours.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from inboxd.store.tables import channel_health_signals as S
 RESOLUTION_MS = 60_000
 
 
+def resolution_ms(silence_ms: int) -> int:
+    return max(1, min(RESOLUTION_MS, silence_ms // 10))
+
+
 async def ensure_rows(conn: AsyncConnection, now: int) -> None:
     """A row for every account (accounts are created with one; this covers any made otherwise)."""
     missing = sa.select(channel_accounts.c.id, sa.literal(now, sa.BigInteger)).where(
@@ -28,19 +33,19 @@ async def ensure_rows(conn: AsyncConnection, now: int) -> None:
     await conn.execute(S.insert().from_select(["channel_account_id", "quality_check_due_at"], missing))
 
 
-async def note_sends(conn: AsyncConnection, channel_account_ids: list[str], now: int) -> None:
+async def note_sends(conn: AsyncConnection, channel_account_ids: list[str], now: int, resolution: int) -> None:
     await conn.execute(
         S.update()
         .where(
             S.c.channel_account_id.in_(channel_account_ids),
             S.c.unanswered_send_at.is_(None),
-            sa.or_(S.c.last_webhook_at.is_(None), S.c.last_webhook_at < now - RESOLUTION_MS),
+            sa.or_(S.c.last_webhook_at.is_(None), S.c.last_webhook_at < now - resolution),
         )
         .values(unanswered_send_at=now)
     )
 
 
-async def note_webhooks(conn: AsyncConnection, channel_account_ids: list[str], now: int) -> list[str]:
+async def note_webhooks(conn: AsyncConnection, channel_account_ids: list[str], now: int, resolution: int) -> list[str]:
     """The accounts whose row this changed (a webhook silence problem of theirs may be over)."""
     result = await conn.execute(
         S.update()
@@ -49,7 +54,7 @@ async def note_webhooks(conn: AsyncConnection, channel_account_ids: list[str], n
             sa.or_(
                 S.c.unanswered_send_at.is_not(None),
                 S.c.last_webhook_at.is_(None),
-                S.c.last_webhook_at < now - RESOLUTION_MS,
+                S.c.last_webhook_at < now - resolution,
             ),
         )
         .values(last_webhook_at=now, unanswered_send_at=None)

@@ -58,6 +58,7 @@ class HealthMonitor:
         self.graph = graph
         self.silence_hours = settings.health_webhook_silence_hours
         self.silence_ms = int(settings.health_webhook_silence_hours * 3_600_000)
+        self.resolution_ms = bookkeeping.resolution_ms(self.silence_ms)
         self.quality_interval_ms = int(settings.health_quality_check_minutes * 60_000)
         self.throttle_after_ms = self.THROTTLE_AFTER_MS
         self._throttled_since: dict[str, int] = {}
@@ -124,12 +125,12 @@ class HealthMonitor:
     # --- inside the transactions of sends and webhooks ------------------------------------------
 
     async def sends_succeeded(self, conn: AsyncConnection, channel_account_ids: list[str], now: int) -> None:
-        await bookkeeping.note_sends(conn, channel_account_ids, now)
+        await bookkeeping.note_sends(conn, channel_account_ids, now, self.resolution_ms)
         if await problems.resolve_cleared_by_send(conn, self.events, channel_account_ids, now):
             self._forget(*channel_account_ids)
 
     async def webhooks_seen(self, conn: AsyncConnection, channel_account_ids: list[str], now: int) -> None:
-        changed = await bookkeeping.note_webhooks(conn, channel_account_ids, now)
+        changed = await bookkeeping.note_webhooks(conn, channel_account_ids, now, self.resolution_ms)
         if changed and await problems.resolve_named(conn, self.events, changed, kinds.WEBHOOKS_SILENT.name, now):
             self._forget(*changed)
 
