@@ -16,12 +16,13 @@ from inboxd.domain_events import CHANNEL_PROBLEM_CREATED, CHANNEL_PROBLEM_RESOLV
 from inboxd.store import accounts as accounts_store
 from inboxd.store.accounts import ChannelAccount
 from inboxd.store.db import Database
-from tests.events.conftest import Receiver, subscribe
-from tests.support.server import LiveServer, serve_asgi, start_server
+from tests.events.conftest import Receiver, receiver, subscribe
+from tests.support.server import LiveServer, start_server
 from tests.support.wa import WhatsAppRig, whatsapp_rig
 
 API = "/server/api/v2"
 WABA = "102290129340398"  # the WABA of the webhook fixtures
+__all__ = ["receiver"]  # the event subscriptions' receiver fixture, shared
 APP_SECRET = "health-app-secret"
 
 
@@ -43,14 +44,6 @@ async def live(health_settings: Settings, db: Database) -> AsyncIterator[LiveSer
 async def rig(live: LiveServer, db: Database) -> AsyncIterator[WhatsAppRig]:
     async with whatsapp_rig(live, db) as wa:
         yield wa
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    async with serve_asgi(rec.app()) as (url, _port):
-        rec.url = f"{url}/hooks"
-        yield rec
 
 
 @pytest.fixture

@@ -77,6 +77,10 @@ async def request_quality_check(conn: AsyncConnection, channel_account_ids: list
     )
 
 
+async def any_quality_check_due(conn: AsyncConnection, now: int) -> bool:
+    return (await conn.execute(sa.select(S.c.channel_account_id).where(S.c.quality_check_due_at <= now).limit(1))).first() is not None
+
+
 async def claim_quality_checks(conn: AsyncConnection, now: int, interval_ms: int, retry_ms: int) -> list[str]:
     """The accounts whose quality reading is due, each taken by one process: the next reading is
     moved `retry_ms` ahead (in case this one fails) and to `interval_ms` once it succeeded."""

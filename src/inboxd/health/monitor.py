@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 class HealthMonitor:
     THROTTLE_AFTER_MS = 60_000  # "throttling that lasts": 130429 for longer than a minute
-    RAISED_MEMO_SECONDS = 5.0  # a burst of failing sends makes one transaction, not one each
     SUCCESS_CHECK_SECONDS = 10.0
     QUALITY_RETRY_MS = 60_000
     ENSURE_ROWS_SECONDS = 60.0
@@ -62,7 +61,6 @@ class HealthMonitor:
         self.quality_interval_ms = int(settings.health_quality_check_minutes * 60_000)
         self.throttle_after_ms = self.THROTTLE_AFTER_MS
         self._throttled_since: dict[str, int] = {}
-        self._raised: dict[tuple[str, str, str], float] = {}
         self._success_checked: dict[tuple[str, str], float] = {}
 
     # --- Graph answers (GraphClient's observer) --------------------------------------------------
@@ -95,7 +93,6 @@ class HealthMonitor:
                     return
             async with self.db.write() as conn:
                 await problems.resolve_cleared_by_call(conn, self.events, account.id, op_class, now_ms())
-            self._forget(account.id)
         except Exception:
             log.exception("channel health: recording a Graph success of account %s failed", account.account_id)
 
@@ -110,29 +107,24 @@ class HealthMonitor:
                                                 operation_class=MESSAGING))
 
     async def raise_problem(self, account: ChannelAccount, signal: Raise) -> None:
-        """Raise in a transaction of its own (skipped when this process raised it a moment ago)."""
-        key = (account.id, signal.kind.name, signal.case)
-        if time.monotonic() - self._raised.get(key, float("-inf")) < self.RAISED_MEMO_SECONDS:
-            return
+        """Raise in a transaction of its own — unless the incident is active already: a burst of
+        failing sends costs reads (which never wait for SQLite's writer), not one write each."""
+        async with self.db.read() as conn:
+            if await problems.is_active(conn, account, signal):
+                return
         async with self.db.write() as conn:
             await problems.raise_problem(conn, self.events, account, signal, now_ms())
-        self._raised[key] = time.monotonic()
-
-    def _forget(self, *channel_account_ids: str) -> None:
-        ids = set(channel_account_ids)
-        self._raised = {k: v for k, v in self._raised.items() if k[0] not in ids}
 
     # --- inside the transactions of sends and webhooks ------------------------------------------
 
     async def sends_succeeded(self, conn: AsyncConnection, channel_account_ids: list[str], now: int) -> None:
         await bookkeeping.note_sends(conn, channel_account_ids, now, self.resolution_ms)
-        if await problems.resolve_cleared_by_send(conn, self.events, channel_account_ids, now):
-            self._forget(*channel_account_ids)
+        await problems.resolve_cleared_by_send(conn, self.events, channel_account_ids, now)
 
     async def webhooks_seen(self, conn: AsyncConnection, channel_account_ids: list[str], now: int) -> None:
         changed = await bookkeeping.note_webhooks(conn, channel_account_ids, now, self.resolution_ms)
-        if changed and await problems.resolve_named(conn, self.events, changed, kinds.WEBHOOKS_SILENT.name, now):
-            self._forget(*changed)
+        if changed:
+            await problems.resolve_named(conn, self.events, changed, kinds.WEBHOOKS_SILENT.name, now)
 
     async def on_account_change(self, conn: AsyncConnection, change: OtherChange, now: int) -> None:
         """The inbound processor's handler for `webhooks.FIELDS`."""
@@ -151,8 +143,7 @@ class HealthMonitor:
     async def apply(self, conn: AsyncConnection, account: ChannelAccount, found: list[webhooks.Signal], now: int) -> None:
         for signal in found:
             if isinstance(signal, Resolve):
-                if await problems.resolve_case(conn, self.events, account, signal.name, signal.case, now):
-                    self._forget(account.id)
+                await problems.resolve_case(conn, self.events, account, signal.name, signal.case, now)
             else:
                 await problems.raise_problem(conn, self.events, account, signal, now)
 
@@ -206,6 +197,9 @@ class HealthMonitor:
     async def check_quality(self) -> None:
         if self.graph is None:
             return
+        async with self.db.read() as conn:  # most ticks: nothing due, and no write transaction
+            if not await bookkeeping.any_quality_check_due(conn, now_ms()):
+                return
         async with self.db.write(background=True) as conn:
             due = await bookkeeping.claim_quality_checks(conn, now_ms(), self.quality_interval_ms, self.QUALITY_RETRY_MS)
         for account_id in due:

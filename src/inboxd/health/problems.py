@@ -50,6 +50,15 @@ def shape(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _case_of(account: ChannelAccount, signal: Raise) -> str:
+    return case_id(account.channel, account.account_id, signal.kind.name, signal.case)
+
+
+async def is_active(conn: AsyncConnection, account: ChannelAccount, signal: Raise) -> bool:
+    query = sa.select(P.c.id).where(P.c.name == signal.kind.name, P.c.case_id == _case_of(account, signal), ACTIVE)
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
 async def raise_problem(
     conn: AsyncConnection, events: DomainEvents, account: ChannelAccount, signal: Raise, now: int
 ) -> dict[str, Any] | None:
@@ -64,7 +73,7 @@ async def raise_problem(
             channel_account_id=account.id,
             account_id=account.account_id,
             name=kind.name,
-            case_id=case_id(account.channel, account.account_id, kind.name, signal.case),
+            case_id=_case_of(account, signal),
             severity=kind.severity,
             impaired=kind.impaired,
             message=render(kind.message, fields),
