@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 class HealthMonitor:
     THROTTLE_AFTER_MS = 60_000  # "throttling that lasts": 130429 for longer than a minute
+    THROTTLE_STRETCH_GAP_MS = 300_000  # longer than any retry backoff between two throttled calls
     SUCCESS_CHECK_SECONDS = 10.0
     QUALITY_RETRY_MS = 60_000
     ENSURE_ROWS_SECONDS = 60.0
@@ -60,7 +61,7 @@ class HealthMonitor:
         self.resolution_ms = bookkeeping.resolution_ms(self.silence_ms)
         self.quality_interval_ms = int(settings.health_quality_check_minutes * 60_000)
         self.throttle_after_ms = self.THROTTLE_AFTER_MS
-        self._throttled_since: dict[str, int] = {}
+        self._throttled_since: dict[str, tuple[int, int]] = {}  # account → (first, last) throttled call
         self._success_checked: dict[tuple[str, str], float] = {}
 
     # --- Graph answers (GraphClient's observer) --------------------------------------------------
@@ -98,7 +99,10 @@ class HealthMonitor:
 
     async def _throttled(self, account: ChannelAccount, error: GraphError) -> None:
         now = now_ms()
-        since = self._throttled_since.setdefault(account.id, now)
+        since, last = self._throttled_since.get(account.id, (now, now))
+        if now - last > self.THROTTLE_STRETCH_GAP_MS:  # a new stretch, not the old one going on
+            since = now
+        self._throttled_since[account.id] = (since, now)
         if now - since < self.throttle_after_ms:
             return
         source = {"kind": "graph", "operation": "send", "code": error.code, "httpStatus": error.http_status,
