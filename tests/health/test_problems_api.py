@@ -97,6 +97,8 @@ async def test_filters(
     r = await http.get(f"{API}/channels/problems", headers=headers, params={"limit": 1, "skip": 1})
     assert r.json()["total"] == 3 and len(r.json()["problems"]) == 1
     assert r.json()["problems"][0]["_id"] == everything[1]["_id"]
+    r = await http.get(f"{API}/channels/problems", headers=headers, params={"skip": 5})
+    assert r.json() == {"total": 3, "problems": []}
 
     await post_fixture(http, db, "account_update_reinstated")  # the disable is over
     active = await problems(http, headers=headers)

@@ -289,6 +289,8 @@ async def test_sorting_and_paging(api: httpx.AsyncClient) -> None:
     assert (await _titles(api, sortUpdated="desc"))[0] is None
     r = await api.get(f"{API}/quick-replies", params={"sortTitle": "asc", "skip": 1, "limit": 2})
     assert r.json()["total"] == 4 and [q["display"]["title"] for q in r.json()["quickReplies"]] == ["beta", "gamma"]
+    r = await api.get(f"{API}/quick-replies", params={"skip": 10})
+    assert r.json() == {"total": 4, "quickReplies": []}
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,20 @@ async def silent_since(conn: AsyncConnection, now: int, silence_ms: int) -> list
     return [(r[0], r[1]) for r in await conn.execute(query)]
 
 
+async def still_silent(conn: AsyncConnection, channel_account_id: str, now: int, silence_ms: int) -> bool:
+    """Inside the transaction that raises the silence warning: the account is silent still (a
+    webhook processed since the check would have cleared the noted send). On PostgreSQL the row
+    stays locked until commit, so a webhook's update waits and then resolves what was raised."""
+    query = sa.select(S.c.channel_account_id).where(
+        S.c.channel_account_id == channel_account_id,
+        S.c.unanswered_send_at.is_not(None),
+        S.c.unanswered_send_at <= now - silence_ms,
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await conn.execute(query)).first() is not None
+
+
 async def request_quality_check(conn: AsyncConnection, channel_account_ids: list[str], now: int) -> None:
     await conn.execute(
         S.update().where(S.c.channel_account_id.in_(channel_account_ids)).values(quality_check_due_at=now)

@@ -195,8 +195,14 @@ class HealthMonitor:
             if account is None:
                 continue
             source = {"kind": "inboxd", "check": "webhook_silence", "firstUnansweredSendAt": since}
-            await self.raise_problem(account, Raise(kinds.WEBHOOKS_SILENT, fields={"hours": f"{self.silence_hours:g}"},
-                                                    source=source, started_at=since))
+            signal = Raise(kinds.WEBHOOKS_SILENT, fields={"hours": f"{self.silence_hours:g}"}, source=source,
+                           started_at=since)
+            async with self.db.read() as conn:
+                if await problems.is_active(conn, account, signal):
+                    continue
+            async with self.db.write() as conn:  # a webhook may have come since the check above
+                if await bookkeeping.still_silent(conn, account.id, now_ms(), self.silence_ms):
+                    await problems.raise_problem(conn, self.events, account, signal, now_ms())
 
     async def check_quality(self) -> None:
         if self.graph is None:

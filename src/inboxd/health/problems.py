@@ -20,6 +20,7 @@ from inboxd.domain.ids import new_id
 from inboxd.domain_events import CHANNEL_PROBLEM_CREATED, CHANNEL_PROBLEM_RESOLVED, PROBLEM_CHANGED, DomainEvents
 from inboxd.health.kinds import Clears, Raise, case_id, render
 from inboxd.store.accounts import ChannelAccount
+from inboxd.store.paging import page
 from inboxd.store.tables import channel_problems as P
 from inboxd.store.upsert import insert_for
 
@@ -194,12 +195,8 @@ async def list_problems(conn: AsyncConnection, query: ProblemQuery) -> tuple[lis
         where.append(P.c.account_id == query.account_id)
     if query.channel:
         where.append(P.c.channel == query.channel)
-    total = (await conn.execute(sa.select(sa.func.count()).select_from(P).where(*where))).scalar_one()
-    rows = (
-        await conn.execute(
-            sa.select(P).where(*where).order_by(P.c.created_at.desc(), P.c.id.desc()).offset(query.skip).limit(query.limit)
-        )
-    ).mappings().all()
+    rows, total = await page(conn, P, where, [P.c.created_at.desc(), P.c.id.desc()], skip=query.skip,
+                             limit=query.limit)
     return [shape(r) for r in rows], total
 
 

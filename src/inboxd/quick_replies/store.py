@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.quick_replies.model import QuickReplyFields
+from inboxd.store.paging import page
 from inboxd.store.tables import quick_replies as Q
 from inboxd.store.tables import quick_reply_targets as T
 
@@ -149,8 +150,4 @@ async def search(conn: AsyncConnection, query: QuickReplyQuery) -> tuple[list[di
         where.append(Q.c.position == query.position)
     if query.content_types:
         where.append(sa.or_(*(Q.c.content_types.contains(f",{t},", autoescape=True) for t in query.content_types)))
-    total = (await conn.execute(sa.select(sa.func.count()).select_from(Q).where(*where))).scalar_one()
-    rows = (
-        await conn.execute(sa.select(Q).where(*where).order_by(*_order(query.sort)).offset(query.skip).limit(query.limit))
-    ).mappings().all()
-    return [dict(r) for r in rows], total
+    return await page(conn, Q, where, _order(query.sort), skip=query.skip, limit=query.limit)
