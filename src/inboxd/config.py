@@ -174,6 +174,23 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(
         default=10.0, gt=0, description="How long a request waits for a free database connection, s."
     )
+    # --- channel health (docs/channel-health.md) ---
+    health_webhook_silence_hours: float = Field(
+        default=6.0,
+        gt=0,
+        description=(
+            "A channel whose sends succeed but from which no webhook at all has arrived for this long gets the "
+            "warning `whatsapp_webhooks_not_received`."
+        ),
+    )
+    health_quality_check_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How often each number's quality rating is read from Graph (also at once after a "
+            "`phone_number_quality_update` webhook)."
+        ),
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     @cached_property

@@ -33,6 +33,10 @@ CHAT_CREATED = "inboxd.chat.created"  # data: chat_id
 CHAT_UPDATED = "inboxd.chat.updated"  # data: chat_id, fields (list of Texter field names)
 MESSAGE_UPDATED = "inboxd.message.updated"  # data: message (the row after a change other than status)
 AGENT_UPDATED = "inboxd.agent.updated"  # data: agent_uid, fields
+# Lists the web inbox shows besides chats: a quick reply created, changed or deleted; a channel
+# health problem raised or resolved (docs/quick-replies.md, docs/channel-health.md).
+QUICK_REPLY_CHANGED = "inboxd.quick_reply.changed"  # data: quick_reply_id, deleted (bool)
+PROBLEM_CHANGED = "inboxd.problem.changed"  # data: problem_id
 
 Listener = Callable[..., Awaitable[None]]
 

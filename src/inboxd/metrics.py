@@ -33,3 +33,17 @@ outbound_sends = Counter(
     "inboxd_outbound_sends_total", "Calls to the channel to send a message, by outcome", ["outcome"], registry=REGISTRY
 )
 outbox_pending = Gauge("inboxd_outbox_pending", "Outgoing messages not yet handed to the channel", registry=REGISTRY)
+channel_problems_active = Gauge(
+    "inboxd_channel_problems_active",
+    "Active channel health problems, per channel account and severity (read from the database at each scrape)",
+    ["channel", "account_id", "severity"],
+    registry=REGISTRY,
+)
+
+
+def set_channel_problems(counts: list[tuple[str, str, str, int]]) -> None:
+    """Replace the gauge's series with these (channel, accountId, severity, count); accounts with
+    no active problem have no series."""
+    channel_problems_active.clear()
+    for channel, account_id, severity, count in counts:
+        channel_problems_active.labels(channel, account_id, severity).set(count)

@@ -19,9 +19,12 @@ from inboxd.delivery.waiters import DeliveryWaiters
 from inboxd.delivery.worker import DeliveryWorker
 from inboxd.domain_events import DomainEvents
 from inboxd.events import EventService
+from inboxd.health import webhooks as health_webhooks
+from inboxd.health.monitor import HealthMonitor
 from inboxd.inbound.processor import InboundProcessor
 from inboxd.media.filestore import FileStore, open_file_store
 from inboxd.shutdown import Shutdown
+from inboxd.store.accounts import ACCOUNTS_CHANGED_CHANNEL
 from inboxd.store.db import Database
 from inboxd.store.outbox import NOTIFY_CHANNEL
 from inboxd.templates.wiring import install as install_templates
@@ -45,6 +48,8 @@ class Services:
     delivery: list[DeliveryWorker] = field(default_factory=list)
     # Event subscriptions: queues deliveries on domain events, and delivers them.
     event_delivery: EventService | None = None
+    # Channel health: problems from Graph's answers, Meta's account webhooks, webhook silence.
+    health: HealthMonitor | None = None
     _stop: Shutdown = field(default_factory=Shutdown)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -65,10 +70,24 @@ class Services:
         services.event_delivery = EventService(settings, db)
         services.event_delivery.install(events)
         install_templates(services)  # template status webhooks, stop words, reply actions
+        services.install_health()
         return services
 
+    def install_health(self) -> None:
+        health = self.health = HealthMonitor(self.db, self.events, self.settings, self.graph)
+        self.graph.observer = health
+        self.inbound.on_accounts_heard = health.webhooks_seen
+        for name in health_webhooks.FIELDS:
+            self.inbound.other_handlers[name] = health.on_account_change
+
+    def accounts_changed(self) -> None:
+        """A channel account's credentials changed (`inboxd channels update`): drop the caches."""
+        self.webhook_secrets.invalidate()
+        for worker in self.delivery:
+            worker.accounts.forget()
+
     def new_delivery_worker(self) -> DeliveryWorker:
-        worker = DeliveryWorker(self.db, self.graph, self.files, self.settings, self.waiters, self.events)
+        worker = DeliveryWorker(self.db, self.graph, self.files, self.settings, self.waiters, self.events, self.health)
         self.delivery.append(worker)
         return worker
 
@@ -85,6 +104,11 @@ class Services:
             self._tasks.append(loop.create_task(self.new_delivery_worker().run(self._stop)))
         if count:
             self._tasks.append(loop.create_task(listen(self.db, NOTIFY_CHANNEL, self.wake_delivery, self._stop)))
+            self._tasks.append(
+                loop.create_task(listen(self.db, ACCOUNTS_CHANGED_CHANNEL, self.accounts_changed, self._stop))
+            )
+            if self.health is not None:
+                self._tasks.append(loop.create_task(self.health.run(self._stop)))
             if self.event_delivery is not None:
                 self._tasks.append(loop.create_task(self.event_delivery.run(self._stop)))
             self._tasks.append(

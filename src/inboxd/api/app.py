@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+import inboxd.api.routes.channel_health as channel_health_routes
+import inboxd.api.routes.quick_replies as quick_reply_routes
 import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__
 from inboxd.api import errors
@@ -33,6 +35,8 @@ def api_router() -> APIRouter:
     for module in (chats, messages, send, files, uploads, templates):
         router.include_router(module.router)
     router.include_router(scenario_routes.router)  # event subscriptions (docs/events.md)
+    router.include_router(quick_reply_routes.router)  # docs/quick-replies.md
+    router.include_router(channel_health_routes.router)  # docs/channel-health.md
     return router
 
 

@@ -1,4 +1,4 @@
-"""`inboxd channels add-whatsapp | list`."""
+"""`inboxd channels add-whatsapp | list | update | health`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from inboxd.cli.common import fail, with_db
 from inboxd.domain.clock import iso_from_ms
+from inboxd.health import problems as problems_store
 from inboxd.store import accounts as accounts_store
 from inboxd.store.db import is_unique_violation
 
@@ -97,3 +98,74 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
             f"{r['id']}  {r['channel']}  {r['accountId']}  phone-number-id={r['phoneNumberId']}  "
             f"graph={r['graphUrl']}/{r['apiVersion']}  mps={r['mps']}{sandbox}"
         )
+
+
+# --- credentials and channel health (docs/channel-health.md) ------------------------------------
+
+
+@app.command("update")
+def update(
+    account: Annotated[str, typer.Argument(help="The account: its business number (accountId) or its inboxd id.")],
+    access_token: Annotated[
+        str | None, typer.Option("--access-token", envvar="INBOXD_WHATSAPP_ACCESS_TOKEN", help="A new Graph access token.")
+    ] = None,
+    app_secret: Annotated[
+        str | None, typer.Option("--app-secret", envvar="INBOXD_WHATSAPP_APP_SECRET", help="A new Meta app secret.")
+    ] = None,
+    verify_token: Annotated[
+        str | None, typer.Option("--verify-token", envvar="INBOXD_WHATSAPP_VERIFY_TOKEN", help="A new webhook verify token.")
+    ] = None,
+    graph_url: Annotated[str | None, typer.Option("--graph-url", help="Graph API base URL.")] = None,
+    api_version: Annotated[str | None, typer.Option("--api-version")] = None,
+    mps: Annotated[int | None, typer.Option("--mps", min=1, max=1000, help="Messages per second cap.")] = None,
+    waba_id: Annotated[str | None, typer.Option("--waba-id", help="WhatsApp Business Account id.")] = None,
+) -> None:
+    """Change an account's credentials or connection settings (running servers see it within
+    seconds; on PostgreSQL at once). A token problem resolves with the next successful send."""
+    changes = {k: v for k, v in {"access_token": access_token, "app_secret": app_secret, "verify_token": verify_token,
+                                 "graph_url": graph_url, "api_version": api_version, "mps": mps,
+                                 "waba_id": waba_id}.items() if v is not None}
+    if not changes:
+        raise fail("nothing to change: give at least one of --access-token, --app-secret, --verify-token, "
+                   "--graph-url, --api-version, --mps, --waba-id", 2)
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        async with db.write() as conn:
+            found = await accounts_store.find_account(conn, account)
+            if found is None:
+                return None
+            return await accounts_store.update_account(conn, found.id, **changes)
+
+    updated = with_db(work)
+    if updated is None:
+        raise fail(f"no channel account {account!r} (see inboxd channels list)")
+    names = ", ".join(k.replace("_", " ") for k in changes)  # never the values: some are secrets
+    typer.echo(f"updated {updated.channel} account {updated.account_id} (id {updated.id}): {names}")
+
+
+@app.command("health")
+def health(
+    include_resolved: Annotated[bool, typer.Option("--all", help="Also resolved problems.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Problem objects as a JSON array.")] = False,
+) -> None:
+    """Channel health problems: the active ones (newest first)."""
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        async with db.read() as conn:
+            query = problems_store.ProblemQuery(include_resolved=include_resolved, limit=10_000)
+            return (await problems_store.list_problems(conn, query))[0]
+
+    found = with_db(work)
+    if as_json:
+        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+        return
+    if not found:
+        typer.echo("no channel health problems" if include_resolved else "no active channel health problems")
+        return
+    for p in found:
+        state = f"resolved {iso_from_ms(p['resolvedAt'])}" if "resolvedAt" in p else "active"
+        typer.echo(f"{p['severity'].upper():7}  {p['channel']} {p['accountId']}  {p['name']}  "
+                   f"(since {iso_from_ms(p['startedAt'])}, {state}, id {p['_id']})")
+        typer.echo(f"         {p['message']}")
+        if p.get("instruction"):
+            typer.echo(f"         → {p['instruction']}")

@@ -1,5 +1,7 @@
-"""`inboxd sandbox inbound | sent | reset`: play a WhatsApp user against a running server's
-simulator (the embedded default, or a standalone `inboxd simulator`) through its control API."""
+"""`inboxd sandbox inbound | sent | reset | …`: play a WhatsApp user against a running server's
+simulator (the embedded default, or a standalone `inboxd simulator`) through its control API —
+and play Meta's side of channel health: faults, a revoked token, quality, account webhooks,
+a broken webhook subscription."""
 
 from __future__ import annotations
 
@@ -211,3 +213,76 @@ def reset(server: ServerOption = DEFAULT_SERVER) -> None:
     """Make the simulator forget its users, messages, media and faults."""
     _call("POST", server, "/simulator/reset")
     typer.echo("simulator reset")
+
+
+# --- channel health signals (docs/channel-health.md) -------------------------------------------
+
+
+@app.command("fault")
+def fault(
+    code: Annotated[int, typer.Option("--code", help="The Graph error code, e.g. 131031, 368, 131042, 133010, 130429.")],
+    http_status: Annotated[int | None, typer.Option("--http-status", help="Default: Meta's for the code.")] = None,
+    count: Annotated[int, typer.Option("--count", min=1, help="How many calls it applies to.")] = 1,
+    endpoint: Annotated[str, typer.Option("--endpoint", help="messages | media | templates | any")] = "messages",
+    recipient: Annotated[str | None, typer.Option("--recipient", help="Only sends to this wa_id.")] = None,
+    server: ServerOption = DEFAULT_SERVER,
+) -> None:
+    """Make the next calls fail with a Graph error (prints the fault's id)."""
+    body = _drop_none({"kind": "graph_error", "code": code, "http_status": http_status, "count": count,
+                       "endpoint": endpoint, "recipient": recipient})
+    answer = _call("POST", server, "/simulator/faults", json=body)
+    typer.echo(f"fault {answer['id']}: the next {count} {endpoint} call(s) fail with error {code}")
+
+
+@app.command("rotate-token")
+def rotate_token(
+    token: Annotated[str | None, typer.Option("--token", help="The new token (default: a random one).")] = None,
+    server: ServerOption = DEFAULT_SERVER,
+) -> None:
+    """Replace the simulator's access token: calls with the old one get error 190. Prints the new
+    token (give it to inboxd with `inboxd channels update ACCOUNT --access-token`)."""
+    typer.echo(_call("POST", server, "/simulator/access-token", json=_drop_none({"token": token}))["access_token"])
+
+
+@app.command("quality")
+def quality(
+    rating: Annotated[str, typer.Argument(help="GREEN, YELLOW or RED.")],
+    server: ServerOption = DEFAULT_SERVER,
+) -> None:
+    """Set the number's quality rating (into or out of RED posts Meta's FLAGGED / UNFLAGGED webhook)."""
+    answer = _call("PUT", server, "/simulator/quality", json={"rating": rating.upper()})
+    _wait_delivered(server)
+    event = f" (posted phone_number_quality_update {answer['event']})" if answer.get("event") else ""
+    typer.echo(f"quality rating {answer['quality_rating']}{event}")
+
+
+@app.command("account-webhook")
+def account_webhook(
+    field: Annotated[str, typer.Argument(help="account_update, account_alerts, business_capability_update, "
+                                             "phone_number_quality_update, …")],
+    value: Annotated[str, typer.Argument(help="The change's value as JSON, in Meta's shape, e.g. "
+                                             '\'{"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SCAM"}}\'')],
+    server: ServerOption = DEFAULT_SERVER,
+) -> None:
+    """Post one of Meta's WhatsApp Business Account webhooks (signed, for the simulator's WABA)."""
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise fail(f"VALUE is not JSON: {exc}", 2) from None
+    if not isinstance(parsed, dict):
+        raise fail("VALUE must be a JSON object", 2)
+    _call("POST", server, "/simulator/account-webhooks", json={"field": field, "value": parsed})
+    _wait_delivered(server)
+    typer.echo(f"posted {field}")
+
+
+@app.command("webhooks")
+def webhooks(
+    state: Annotated[str, typer.Argument(help="off: drop every webhook (a broken subscription); on: deliver again.")],
+    server: ServerOption = DEFAULT_SERVER,
+) -> None:
+    """Turn the simulator's webhooks off or on."""
+    if state not in ("on", "off"):
+        raise fail("STATE is on or off", 2)
+    _call("PATCH", server, "/simulator/config", json={"webhooks_enabled": state == "on"})
+    typer.echo(f"webhooks {state}")

@@ -38,6 +38,9 @@ OnAccept = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
 class OutgoingItem:
     type: str
     content: dict[str, Any]
+    # How long the chat's next message waits after this one was handed to the channel (a quick
+    # reply's betweenMessagesDelay; see outbox.delay_next).
+    next_gap_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -223,22 +226,7 @@ async def stage_outgoing(
     rows = _message_rows(chat_id, account_id, items, ids, first_seq=first_seq, now=now, tmp_send_id=tmp_send_id,
                          context=context, agent=agent)
     await conn.execute(messages.insert(), rows)
-    await outbox_store.enqueue(
-        conn,
-        [
-            {
-                "id": new_id(),
-                "message_id": row["id"],
-                "chat_id": chat_id,
-                "channel_account_id": account_id,
-                "seq": row["seq"],
-                "attempts": 0,
-                "due_at": now,
-                "created_at": now,
-            }
-            for row in rows
-        ],
-    )
+    await outbox_store.enqueue(conn, [_outbox_row(row, item) for row, item in zip(rows, items, strict=True)])
     last = items[-1]
     await chats_store.record_outgoing(
         conn, chat_id, timestamp=now, preview=last_message_preview(last.type, last.content), now=now
@@ -247,6 +235,15 @@ async def stage_outgoing(
         for row in rows:
             await events.publish(conn, MESSAGE_CREATED, message=row)
     return rows
+
+
+def _outbox_row(message: dict[str, Any], item: OutgoingItem) -> dict[str, Any]:
+    """The outbox row of a message just staged (due at once)."""
+    return {
+        "id": new_id(), "message_id": message["id"], "chat_id": message["chat_id"],
+        "channel_account_id": message["channel_account_id"], "seq": message["seq"], "attempts": 0,
+        "due_at": message["timestamp"], "created_at": message["timestamp"], "next_gap_ms": item.next_gap_ms,
+    }
 
 
 async def _claim_key(conn: AsyncConnection, chat_id: str, idem: Idempotency, ids: list[str], now: int) -> bool:
@@ -399,13 +396,7 @@ async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int,
                                "b_ts": r.now, "b_now": r.now}
     await conn.execute(messages.insert(), all_rows)
     await outbox_store.enqueue(
-        conn,
-        [
-            {"id": new_id(), "message_id": row["id"], "chat_id": row["chat_id"],
-             "channel_account_id": row["channel_account_id"], "seq": row["seq"], "attempts": 0,
-             "due_at": row["timestamp"], "created_at": row["timestamp"]}
-            for row in all_rows
-        ],
+        conn, [_outbox_row(row, item) for r in batch for row, item in zip(out[id(r)], r.items, strict=True)]
     )
     await conn.execute(_RECORD_OUTGOING, list(previews.values()))
     for r in batch:

@@ -7,6 +7,7 @@ message is accepted into the outbox (`accept.accept_outgoing`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,18 +47,48 @@ async def send_session_message(
 ) -> Accepted:
     """`request_hash` binds the idempotency key to a wider request than this message (a
     template send that went out as a session message); `on_accept` as in `accept_outgoing`."""
-    idem = Idempotency(idempotency_key, request_hash or request.request_hash()) if idempotency_key else None
+    return await send_session_contents(
+        services, chat, [request], idempotency_key=idempotency_key, request_hash=request_hash or request.request_hash(),
+        now=now, tmp_send_id=request.tmp_send_id, context=request.context, message_ids=message_ids, on_accept=on_accept,
+    )
+
+
+async def send_session_contents(
+    services: Services,
+    chat: Any,
+    requests: list[SendRequest],
+    *,
+    idempotency_key: str | None,
+    request_hash: str,
+    now: int,
+    tmp_send_id: str | None = None,
+    context: str | None = None,
+    gap_ms: int | None = None,
+    paths: list[str] | None = None,
+    message_ids: list[str] | None = None,
+    on_accept: OnAccept | None = None,
+) -> Accepted:
+    """Several Send a Message bodies as one send (a quick reply's contents): one idempotency
+    key, one window check, every message accepted in one transaction in order, each
+    `gap_ms` after the previous one (`OutgoingItem.next_gap_ms`). `paths` name where each
+    request came from, for the errors of its media (default `body`)."""
+    idem = Idempotency(idempotency_key, request_hash) if idempotency_key else None
     replay = await find_replay(services.db, chat["id"], idem, now)
     if replay is not None:
         return replay
     if not session_window_open(chat["last_incoming_at"], now):
         raise window_closed(chat["last_incoming_at"])
-    if request.context is not None:
-        await _check_context(services, chat, request.context)
-    contents = request.message_contents()
-    if request.type == "media":
-        contents = [{"media": [await _resolve_media(services, i, c["media"][0])]} for i, c in enumerate(contents)]
-    items = [OutgoingItem(request.type, content) for content in contents]
+    if context is not None:
+        await _check_context(services, chat, context)
+    items: list[OutgoingItem] = []
+    for request, base in zip(requests, paths or ["body"] * len(requests), strict=True):
+        contents = request.message_contents()
+        if request.type == "media":
+            contents = [{"media": [await _resolve_media(services, f"{base}.media[{i}]", c["media"][0])]}
+                        for i, c in enumerate(contents)]
+        items += [OutgoingItem(request.type, content) for content in contents]
+    if gap_ms:
+        items = [replace(item, next_gap_ms=gap_ms) for item in items[:-1]] + items[-1:]
     return await accept_outgoing(
         services.db,
         chat["id"],
@@ -65,8 +96,8 @@ async def send_session_message(
         items,
         now=now,
         idempotency=idem,
-        tmp_send_id=request.tmp_send_id,
-        context=request.context,
+        tmp_send_id=tmp_send_id,
+        context=context,
         events=services.events,
         message_ids=message_ids[: len(items)] if message_ids else None,
         on_accept=on_accept,
@@ -89,8 +120,9 @@ async def _check_context(services: Services, chat: Any, context: str) -> None:
         raise InvalidRequest(f"body.context: {reason}.", code="context_not_found", details=[problem("body.context", reason)])
 
 
-async def _resolve_media(services: Services, index: int, item: dict[str, Any]) -> dict[str, Any]:
-    """Download (url) or look up (fileId) one media item; the stored item carries the fileId."""
+async def _resolve_media(services: Services, path: str, item: dict[str, Any]) -> dict[str, Any]:
+    """Download (url) or look up (fileId) one media item (at `path`, for errors); the stored
+    item carries the fileId."""
     media_type = item["mediaType"]
     media: MediaFile
     if "url" in item:
@@ -100,11 +132,11 @@ async def _resolve_media(services: Services, index: int, item: dict[str, Any]) -
             db=services.db,
             files=services.files,
             settings=services.settings,
-            path=f"body.media[{index}].url",
+            path=f"{path}.url",
             filename=item.get("filename"),
         )
     else:
-        media = await load_file(item["fileId"], media_type, db=services.db, path=f"body.media[{index}].fileId")
+        media = await load_file(item["fileId"], media_type, db=services.db, path=f"{path}.fileId")
     stored = {"mediaType": media_type, "fileId": media.file_id, "contentType": media.content_type}
     filename = item.get("filename") or media.filename
     if filename:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -40,6 +40,9 @@ from inboxd.store import messages as messages_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.accounts import ChannelAccount
 from inboxd.store.db import Database, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from inboxd.health.monitor import HealthMonitor
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,14 @@ class _AccountCache:
         self._accounts[account_id] = (time.monotonic(), account)
         return account
 
+    def forget(self, account_id: str | None = None) -> None:
+        """Read the account (every account) again on next use: its credentials changed, or
+        Graph refused them."""
+        if account_id is None:
+            self._accounts.clear()
+        else:
+            self._accounts.pop(account_id, None)
+
 
 class _InDoubt(Exception):
     """The request may have reached Graph; its answer was lost."""
@@ -81,6 +92,7 @@ class DeliveryWorker:
         settings: Settings,
         waiters: DeliveryWaiters,
         events: DomainEvents,
+        health: HealthMonitor | None = None,
     ) -> None:
         self.db = db
         self.graph = graph
@@ -88,6 +100,7 @@ class DeliveryWorker:
         self.settings = settings
         self.waiters = waiters
         self.events = events
+        self.health = health
         self.accounts = _AccountCache(db)
         self.owner = f"w-{secrets.token_hex(6)}"
         self._wake = asyncio.Event()
@@ -270,8 +283,11 @@ class DeliveryWorker:
                 conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in ordered], now
             )
             await outbox_store.finish_many(conn, sorted(row["outbox_id"] for row, _, _ in ordered), self.owner)
+            await outbox_store.delay_next(conn, [row for row, _, _ in ordered], now)
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
+            if self.health is not None:  # what a successful send resolves, in the same transaction
+                await self.health.sends_succeeded(conn, sorted({row["channel_account_id"] for row, _, _ in ordered}), now)
         for row, _, done in batch:
             self.waiters.resolve(row["id"])
             if not done.done():
@@ -315,6 +331,8 @@ class DeliveryWorker:
             async with self.db.write() as conn:
                 await outbox_store.reschedule(conn, row["outbox_id"], self.owner, due_at=now_ms(), error=error)
             return
+        if disposition is Disposition.CHANNEL_FAILED:  # credentials may have changed since: read them again
+            self.accounts.forget(row["channel_account_id"])
         status = MessageStatus.CHANNEL_FAILED if disposition is Disposition.CHANNEL_FAILED else MessageStatus.FAILED
         await self._give_up(row, status, error)
 
@@ -323,6 +341,7 @@ class DeliveryWorker:
         now = now_ms()
         async with self.db.write() as conn:
             await outbox_store.finish(conn, row["outbox_id"], self.owner)
+            await outbox_store.delay_next(conn, [row], now)
             changed = await messages_store.set_status(conn, row["id"], int(status), now, error, now)
             if changed is not None:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=changed)

@@ -496,18 +496,28 @@ class SendRequest:
 def parse_send_request(body: Any) -> SendRequest:
     """Validate a decoded JSON body; raise `InvalidRequest` with every problem in `details`."""
     problems = Problems()
+    request = check_send_request(body, ("body",), problems)
+    if request is None:
+        raise problems.error(_WHAT)
+    return request
 
-    def report(path: Path, reason: str) -> None:
-        problems.add(json_path(path), reason)
+
+def check_send_request(body: Any, path: Path, problems: Problems) -> SendRequest | None:
+    """The same validation for a body found at `path` inside a larger request (a quick reply's
+    `send.contents[i]`): every problem goes to `problems`; None when there was any."""
+    before = len(problems.items)
+
+    def report(at: Path, reason: str) -> None:
+        problems.add(json_path(at), reason)
 
     if not isinstance(body, dict):
-        report(("body",), "must be a JSON object")
-        raise problems.error(_WHAT)
+        report(path, "must be a JSON object")
+        return None
     type_ = body.get("type")
     spec = _BODY_BY_TYPE.get(type_) if isinstance(type_, str) else None
-    checked = _check(spec or _BODY_UNTYPED, body, ("body",), report)
-    if problems or checked is _INVALID:
-        raise problems.error(_WHAT)
+    checked = _check(spec or _BODY_UNTYPED, body, path, report)
+    if len(problems.items) > before or checked is _INVALID:
+        return None
     content = {key: checked[key] for key in _CONTENT_FIELDS[type_]}  # type: ignore[index]
     return SendRequest(
         type=type_,  # type: ignore[arg-type]

@@ -83,6 +83,9 @@ class InboundProcessor:
         # Called after an event's statuses committed: a status can finish an outgoing message
         # whose send was in doubt, which makes the chat's next message due.
         self.on_statuses: Callable[[], None] | None = None
+        # Called inside the transaction with the accounts a webhook's messages and statuses were
+        # for (channel health notes that webhooks arrive).
+        self.on_accounts_heard: Callable[[AsyncConnection, list[str], int], Awaitable[None]] | None = None
         self.events = events
         self._wake = asyncio.Event()
 
@@ -344,6 +347,8 @@ class InboundProcessor:
         WhatsApp reported and hand the other fields to their handlers."""
         await self._store_messages(conn, accounts, messages, fetched, now)
         await self._apply_statuses(conn, accounts, parsed, now)
+        if accounts and self.on_accounts_heard is not None:
+            await self.on_accounts_heard(conn, sorted({a.id for a in accounts.values()}), now)
         for error in parsed.errors:
             metrics.webhook_events.labels("whatsapp", "error").inc()
             log.warning("WhatsApp reported an error: %s", error)

@@ -58,6 +58,9 @@ class SimulatorConfig:
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 12
     webhook_max_backoff: float = 60.0
+    # false: every webhook is dropped (counted `dropped_disabled`), as when the app's webhook
+    # subscription or callback URL is broken — what inboxd's webhook-silence warning detects.
+    webhooks_enabled: bool = True
     max_sent_per_contact: int = 10_000  # memory bound for long benchmark runs
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks

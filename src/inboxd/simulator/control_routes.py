@@ -45,6 +45,9 @@ class ConfigPatch(BaseModel):
     webhook_batch_linger: float | None = Field(default=None, ge=0, le=5, description="Seconds to gather a batch.")
     webhook_max_attempts: int | None = Field(default=None, ge=1)
     webhook_max_backoff: float | None = Field(default=None, gt=0)
+    webhooks_enabled: bool | None = Field(
+        default=None, description="false: drop every webhook (a broken webhook subscription)."
+    )
 
 
 class WindowRequest(BaseModel):
@@ -75,6 +78,22 @@ class FaultRequest(BaseModel):
     details: str | None = None
     seconds: float = Field(default=30.0, ge=0, le=600, description="timeout: how long the call hangs.")
     accept_after_timeout: bool = False
+
+
+class AccessTokenRequest(BaseModel):
+    token: str | None = Field(default=None, min_length=8, description="The new token (default: a random one).")
+
+
+class QualityRequest(BaseModel):
+    rating: Literal["GREEN", "YELLOW", "RED"]
+
+
+class AccountChangeRequest(BaseModel):
+    field: str = Field(
+        pattern="^[a-z_]{1,64}$",
+        description="account_update | account_alerts | business_capability_update | phone_number_quality_update | …",
+    )
+    value: dict[str, Any] = Field(description="The change's `value`, in Meta's shape for the field.")
 
 
 class TemplateStatusRequest(BaseModel):
@@ -185,6 +204,29 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
     @router.delete("/faults", summary="Disarm every fault")
     async def clear_faults() -> JSON:
         sim.faults.clear()
+        return JSON({"success": True})
+
+    @router.post("/access-token", summary="Replace the access token (the old one stops working)",
+                 description="Graph answers every call with the old token with HTTP 401, error 190 — an expired "
+                 "or revoked token. Answers the new token.")
+    async def access_token(body: AccessTokenRequest) -> JSON:
+        return JSON({"access_token": sim.rotate_access_token(body.token)})
+
+    @router.put("/quality", summary="Set the number's quality rating",
+                description="GET /{phone-number-id} reports it as `quality_rating`. Into RED posts a "
+                "`phone_number_quality_update` webhook with event FLAGGED, out of RED one with UNFLAGGED.")
+    async def quality(body: QualityRequest) -> JSON:
+        event = sim.set_quality(body.rating)
+        return JSON({"quality_rating": sim.quality_rating, "event": event})
+
+    @router.post("/account-webhooks", summary="Post a WhatsApp Business Account webhook of another field",
+                 description="Meta's account webhooks (`account_update`, `account_alerts`, "
+                 "`business_capability_update`, `phone_number_quality_update`, …): the change is posted, "
+                 "signed, with this WABA's id and the time. `messages` webhooks come from /simulator/inbound.")
+    async def account_webhook(body: AccountChangeRequest) -> JSON:
+        if body.field == "messages":
+            raise InvalidRequest("use /simulator/inbound for messages", details=[problem("body.field", "is messages")])
+        sim.post_account_change(body.field, body.value)
         return JSON({"success": True})
 
     @router.get("/webhooks", summary="Webhook delivery: pending, counters, the last 200 POSTs",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from inboxd.simulator.webhooks import Outgoing, WebhookSender
 log = logging.getLogger(__name__)
 
 ATTACHMENTS_PATH = "/whatsapp_business/attachments/"
+QUALITY_UPDATE_FIELD = "phone_number_quality_update"
 
 
 class Simulator:
@@ -40,6 +42,7 @@ class Simulator:
         self._timers: set[asyncio.TimerHandle] = set()
         self.generation = 0  # bumped by reset(): status chains of forgotten messages stop there
         self.started_at = time.time()
+        self.quality_rating = "GREEN"  # the number's quality rating (GET /{phone-number-id})
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -87,6 +90,7 @@ class Simulator:
         self.templates.seed()
         self.faults.clear()
         self.invalid_recipients.clear()
+        self.quality_rating = "GREEN"
         self.webhooks.clear()
         self.limits.configure(self.config.mps, self.config.pair_burst, self.config.pair_interval_seconds)
 
@@ -231,6 +235,31 @@ class Simulator:
         }
         self.webhooks.enqueue(Outgoing("template", value))
 
+    # --- the account's health (what inboxd's channel health watches) ----------------------------
+
+    def rotate_access_token(self, token: str | None = None) -> str:
+        """A new access token; the old one stops working at once (Graph answers 190), as when a
+        token expires or is revoked."""
+        self.config.access_token = token or "SIM" + secrets.token_urlsafe(32)
+        return self.config.access_token
+
+    def set_quality(self, rating: str) -> str | None:
+        """Change the number's quality rating. Into RED posts `phone_number_quality_update` with
+        event FLAGGED, out of RED with UNFLAGGED (Meta's events; Meta announces no other rating
+        change, so a reader of `quality_rating` sees those at its next reading). The event posted."""
+        old, self.quality_rating = self.quality_rating, rating
+        event = "FLAGGED" if rating == "RED" and old != "RED" else "UNFLAGGED" if old == "RED" != rating else None
+        if event is not None:
+            value = {"display_phone_number": self.config.display_phone_number, "event": event,
+                     "current_limit": "TIER_1K"}
+            self.post_account_change(QUALITY_UPDATE_FIELD, value)
+        return event
+
+    def post_account_change(self, field: str, value: dict[str, Any]) -> None:
+        """Post a WhatsApp Business Account webhook of another field than `messages`
+        (`account_update`, `account_alerts`, `business_capability_update`, …) for this WABA."""
+        self.webhooks.enqueue(Outgoing("field", value, field=field))
+
     # --- views -------------------------------------------------------------------------------
 
     def info(self, graph_url: str | None) -> dict[str, Any]:
@@ -242,6 +271,7 @@ class Simulator:
             "templates": len(self.templates.by_id),
             "faults": [f.view() for f in self.faults.items],
             "invalid_recipients": sorted(self.invalid_recipients),
+            "quality_rating": self.quality_rating,
             "webhooks": {k: v for k, v in self.webhooks.stats().items() if k != "recent"},
             "started_at": int(self.started_at),
         }

@@ -190,7 +190,7 @@ def graph_router(sim: Simulator, prefix: str = "") -> APIRouter:
                     "verified_name": "inboxd simulator",
                     "code_verification_status": "VERIFIED",
                     "display_phone_number": config.display_phone_number,
-                    "quality_rating": "GREEN",
+                    "quality_rating": sim.quality_rating,
                     "platform_type": "CLOUD_API",
                     "throughput": {"level": "HIGH" if config.mps >= 1000 else "STANDARD"},
                     "id": config.phone_number_id,

@@ -20,11 +20,13 @@ class SentMessage:
     timestamp: int  # when it was accepted (Unix seconds)
     payload: dict[str, Any]
     statuses: list[str] = field(default_factory=list)  # the status webhooks delivered so far
+    accepted_at: float = field(default_factory=time.time)  # the same, to the microsecond (for pacing checks)
 
     def view(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "timestamp": self.timestamp,
+            "accepted_at": self.accepted_at,
             "status": self.statuses[-1] if self.statuses else "accepted",
             "statuses": list(self.statuses),
             "payload": self.payload,

@@ -42,11 +42,12 @@ TEMPLATE_STATUS_FIELD = "message_template_status_update"
 class Outgoing:
     """One update waiting to be posted."""
 
-    kind: str  # "status" | "message" | "template"
-    value: dict[str, Any]  # the status object, the message object, or the template update value
+    kind: str  # "status" | "message" | "template" | "field"
+    value: dict[str, Any]  # the status object, the message object, or the change's value
     contact: dict[str, Any] | None = None  # for a message: {"profile": {"name"}, "wa_id"}
     on_delivered: Callable[[], None] | None = None
     attempts: int = 0
+    field: str | None = None  # kind "field": the webhook field (account_update, account_alerts, …)
 
 
 def envelope(config: SimulatorConfig, items: list[Outgoing]) -> dict[str, Any]:
@@ -69,7 +70,12 @@ def envelope(config: SimulatorConfig, items: list[Outgoing]) -> dict[str, Any]:
     for item in items:
         if item.kind == "template":
             changes.append({"value": item.value, "field": TEMPLATE_STATUS_FIELD})
-    return {"object": "whatsapp_business_account", "entry": [{"id": config.waba_id, "changes": changes}]}
+        elif item.kind == "field":
+            changes.append({"value": item.value, "field": item.field})
+    entry: dict[str, Any] = {"id": config.waba_id, "changes": changes}
+    if any(item.kind == "field" for item in items):  # Meta's account webhooks say when they fired
+        entry["time"] = int(time.time())
+    return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -191,6 +197,9 @@ class WebhookSender:
         config = self._config()
         if not config.callback_url or self._http is None:
             self.counters["dropped_no_callback"] += len(batch)
+            return
+        if not config.webhooks_enabled:
+            self.counters["dropped_disabled"] += len(batch)
             return
         body = encode(envelope(config, batch))
         headers = {"Content-Type": "application/json", HEADER: sign(body, config.app_secret)}

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
-from inboxd.store.tables import channel_accounts
+from inboxd.store.tables import channel_accounts, channel_health_signals
 
 META_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v23.0"
@@ -74,7 +74,34 @@ async def add_whatsapp_account(
         "created_at": now_ms(),
     }
     await conn.execute(channel_accounts.insert().values(**values))
+    # Channel health's bookkeeping row; the number's quality rating is read at once.
+    await conn.execute(
+        channel_health_signals.insert().values(channel_account_id=values["id"], quality_check_due_at=values["created_at"])
+    )
     return ChannelAccount(**values)
+
+
+# What `update_account` may change (`inboxd channels update`): credentials and connection settings.
+UPDATABLE = ("access_token", "app_secret", "verify_token", "graph_url", "api_version", "mps", "waba_id")
+# Processes cache accounts for a few seconds; on PostgreSQL this NOTIFY makes them drop the cache
+# at once when the update commits (on SQLite the caches expire within their TTL).
+ACCOUNTS_CHANGED_CHANNEL = "inboxd_accounts"
+
+
+async def update_account(conn: AsyncConnection, id_: str, **changes: object) -> ChannelAccount | None:
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    if changes:
+        await conn.execute(channel_accounts.update().where(channel_accounts.c.id == id_).values(**changes))
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.text("SELECT pg_notify(:channel, :id)"), {"channel": ACCOUNTS_CHANGED_CHANNEL, "id": id_})
+    return await get_account(conn, id_)
+
+
+async def find_account(conn: AsyncConnection, ref: str) -> ChannelAccount | None:
+    """An account by its inboxd id, or by its business number (`accountId`, a leading + allowed)."""
+    return await get_account(conn, ref) or await find_by_account_id(conn, "whatsapp", ref.lstrip("+"))
 
 
 async def list_accounts(conn: AsyncConnection, channel: str | None = None) -> list[ChannelAccount]:

@@ -69,6 +69,7 @@ async def claim_due(
         sa.select(
             outbox.c.id.label("outbox_id"),
             outbox.c.attempts,
+            outbox.c.next_gap_ms,
             messages,
             chats.c.contact_id,
             channel_accounts.c.mps,
@@ -102,6 +103,28 @@ async def finish(conn: AsyncConnection, outbox_id: str, owner: str) -> bool:
         )
     )
     return result.rowcount == 1
+
+
+async def delay_next(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> None:
+    """Rows that just left the outbox and carry a `next_gap_ms` (a quick reply's
+    `betweenMessagesDelay`): the chat's next message becomes due that long from now. It could
+    not be claimed before (it was not the head of its chat), so the gap holds however long this
+    one took, and it is committed with this row's removal, so it survives a crash."""
+    for row in rows:
+        gap = row.get("next_gap_ms")
+        if not gap:
+            continue
+        later = outbox.alias("later")
+        following = (
+            sa.select(sa.func.min(later.c.seq))
+            .where(later.c.chat_id == row["chat_id"], later.c.seq > row["seq"])
+            .scalar_subquery()
+        )
+        await conn.execute(
+            outbox.update()
+            .where(outbox.c.chat_id == row["chat_id"], outbox.c.seq == following, outbox.c.due_at < now + gap)
+            .values(due_at=now + gap)
+        )
 
 
 async def reschedule(

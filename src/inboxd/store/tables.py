@@ -190,6 +190,9 @@ outbox = sa.Table(
     sa.Column("lease_until", Ms),
     sa.Column("last_error", Json),
     sa.Column("created_at", Ms, nullable=False),
+    # How long the chat's next message waits after this one was handed to the channel (a quick
+    # reply's `betweenMessagesDelay`); applied when this row leaves the outbox.
+    sa.Column("next_gap_ms", sa.Integer),
     sa.Index("ix_outbox_due_at", "due_at"),
     sa.Index("ix_outbox_chat_id_seq", "chat_id", "seq"),
 )
@@ -377,4 +380,89 @@ event_attempts = sa.Table(
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
     sa.Column("outcome", sa.String(16), nullable=False),  # delivered | retry | failed
+)
+
+# --- quick replies (docs/quick-replies.md) --------------------------------------------------
+
+# A Texter quick reply. `contents` are Send a Message bodies as validated; `content_types` is
+# ",text,media," (the distinct types, comma-framed) so `hasContentsType[]` is a portable LIKE.
+quick_replies = sa.Table(
+    "quick_replies",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("contents", Json, nullable=False),
+    sa.Column("content_types", sa.String(128), nullable=False),
+    sa.Column("between_messages_delay", sa.Integer),
+    sa.Column("target", Json, nullable=False),  # [{name, accountId, id?}] as given
+    sa.Column("position", sa.String(8), nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("departments", Json, nullable=False),  # department ids, as given
+    sa.Column("users", Json, nullable=False),  # agent uids, as given
+    sa.Column("client", Json),  # `metadata.client`, free-form
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_quick_replies_created_at", "created_at"),
+)
+
+# `send.target` flattened, one row per target, for the `forChat[...]` filter.
+quick_reply_targets = sa.Table(
+    "quick_reply_targets",
+    metadata,
+    sa.Column("quick_reply_id", Id, sa.ForeignKey("quick_replies.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("chat_id", Id),
+    sa.Index("ix_quick_reply_targets_channel_account_id", "channel", "account_id"),
+)
+
+# --- channel health (docs/channel-health.md) ------------------------------------------------
+
+# Texter's Problem objects. At most one *active* problem per (name, case_id): the partial unique
+# index makes concurrent raisers (processes, workers) agree on one incident.
+channel_problems = sa.Table(
+    "channel_problems",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("channel_account_id", Id, sa.ForeignKey("channel_accounts.id"), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),  # Texter's accountId (the business number)
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("case_id", sa.String(128), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("impaired", Json, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("instruction", sa.Text),
+    sa.Column("source", Json, nullable=False),  # the signal that raised it
+    # What resolves it by itself (health.kinds.Clears), and the class of the Graph call that raised it.
+    sa.Column("clears_on", sa.String(16), nullable=False),
+    sa.Column("operation_class", sa.String(16)),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("started_at", Ms, nullable=False),
+    sa.Column("resolved_at", Ms),
+    sa.Column("resolved_by", sa.String(16)),  # signal | operator
+    sa.Index(
+        "uq_channel_problems_active_name_case_id",
+        "name",
+        "case_id",
+        unique=True,
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    ),
+    sa.Index("ix_channel_problems_channel_account_id_resolved_at", "channel_account_id", "resolved_at"),
+    sa.Index("ix_channel_problems_created_at", "created_at"),
+)
+
+# What channel health watches per account between signals: when a webhook last arrived, the first
+# successful send not followed by any webhook (both at a minute's resolution, so the hot paths
+# write them about once a minute), and when the number's quality rating is next read from Graph.
+channel_health_signals = sa.Table(
+    "channel_health_signals",
+    metadata,
+    sa.Column("channel_account_id", Id, sa.ForeignKey("channel_accounts.id"), primary_key=True),
+    sa.Column("last_webhook_at", Ms),
+    sa.Column("unanswered_send_at", Ms),
+    sa.Column("quality_check_due_at", Ms, nullable=False),
+    sa.Column("quality_rating", sa.String(16)),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
@@ -14,9 +15,11 @@ from inboxd.api.deps import get_services
 from inboxd.api.errors import error_response
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import database_unavailable
+from inboxd.health import problems as problems_store
 from inboxd.services import Services
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/healthz", summary="Liveness and database check")
@@ -35,5 +38,10 @@ async def healthz(services: Services = Depends(get_services)) -> JSON:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus_metrics() -> Response:
+async def prometheus_metrics(services: Services = Depends(get_services)) -> Response:
+    try:  # channel health problems live in the database (any process may have raised them)
+        async with services.db.read() as conn:
+            metrics.set_channel_problems(await problems_store.active_counts(conn))
+    except Exception:  # the other metrics are still worth answering with
+        log.exception("reading the channel health problems for /metrics failed")
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

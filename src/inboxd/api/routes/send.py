@@ -8,8 +8,7 @@ every one of them; a replayed idempotency key answers 200 with `Idempotent-Repla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 
@@ -18,18 +17,13 @@ from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
-from inboxd.api.sending import accept_then_wait
-from inboxd.delivery.session import send_session_message, window_closed
-from inboxd.domain import texter
+from inboxd.api.sending import accept_then_wait, sent_response
+from inboxd.delivery.session import send_session_message
 from inboxd.domain.clock import now_ms
 from inboxd.domain.content import parse_send_request
-from inboxd.domain.errors import ChannelRejected, RuleRefused
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
-from inboxd.domain.status import MessageStatus
 from inboxd.services import Services
-from inboxd.store import messages as messages_store
-from inboxd.store.db import DatabaseUnavailable
 
 router = APIRouter(tags=["messages"])
 
@@ -85,42 +79,4 @@ async def send_message(
         lambda: send_session_message(services, chat, send, idempotency_key=key, now=now_ms(), message_ids=ids),
         wait=not respond_async,
     )
-    if respond_async and accepted.rows is not None:
-        rows = accepted.rows  # as committed a moment ago: no second read
-    else:
-        try:
-            async with services.db.read() as conn:
-                rows = await messages_store.get_messages(conn, accepted.message_ids)
-        except DatabaseUnavailable:
-            if accepted.rows is None:
-                raise
-            # Accepted, then the database went away while the send waited: answer what was
-            # committed (as when the wait runs out), never "nothing was done".
-            rows = accepted.rows
-    info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
-    shaped = [texter.message(r, info) for r in rows]
-    if accepted.replay:
-        return JSON({"success": True, "messages": shaped}, headers={"Idempotent-Replay": "true"})
-    if respond_async:
-        return JSON({"success": True, "messages": shaped}, status_code=202, headers={"Preference-Applied": "respond-async"})
-    refused = _refusal(rows, chat)
-    if refused is not None:
-        refused.extra["messages"] = shaped
-        raise refused
-    return JSON({"success": True, "messages": shaped})
-
-
-def _refusal(rows: Sequence[Any], chat: Any) -> RuleRefused | ChannelRejected | None:
-    """The error to answer with when the channel refused every message of the request."""
-    failed = [r for r in rows if r["status"] in (MessageStatus.FAILED, MessageStatus.CHANNEL_FAILED)]
-    if not rows or len(failed) != len(rows):
-        return None
-    errors = [r["error"] or {} for r in failed]
-    if any(e.get("code") == 131047 for e in errors):
-        return window_closed(chat["last_incoming_at"])
-    first = errors[0]
-    return ChannelRejected(
-        f"WhatsApp refused the message: {first.get('message') or 'unknown error'}",
-        code="channel_rejected",
-        extra={"channelError": first},
-    )
+    return await sent_response(services, chat, accepted, respond_async=respond_async)

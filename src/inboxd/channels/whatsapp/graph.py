@@ -1,13 +1,16 @@
 """The Graph API client inboxd uses: send, media upload/lookup/download. One shared
 `httpx.AsyncClient` (its transport is pluggable, so tests can run it without a network); each
-call is addressed with the account's own Graph URL, API version and access token."""
+call is addressed with the account's own Graph URL, API version and access token.
+
+Every answer (or failure) of a call is also told to the `observer`, if one is set: channel
+health (`inboxd.health`) raises and resolves problems from them, whoever made the call."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -28,11 +31,46 @@ def _auth(account: ChannelAccount) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.access_token}"}
 
 
+class GraphObserver(Protocol):
+    """Told about every call (`operation`: send, upload, media, download, templates, phone_number)."""
+
+    async def graph_succeeded(self, account: ChannelAccount, operation: str) -> None: ...
+
+    async def graph_failed(self, account: ChannelAccount, operation: str, error: GraphError) -> None: ...
+
+
 class GraphClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, observer: GraphObserver | None = None) -> None:
         self.http = http
+        self.observer = observer
 
     async def _call(
+        self,
+        method: str,
+        url: str,
+        account: ChannelAccount,
+        *,
+        operation: str,
+        json_content: bool = False,
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            body = await self._request(
+                method, url, account, json_content=json_content, extra_headers=extra_headers, **kwargs
+            )
+        except GraphError as exc:
+            await self._observe_failure(account, operation, exc)
+            raise
+        if self.observer is not None:
+            await self.observer.graph_succeeded(account, operation)
+        return body
+
+    async def _observe_failure(self, account: ChannelAccount, operation: str, exc: GraphError) -> None:
+        if self.observer is not None:
+            await self.observer.graph_failed(account, operation, exc)
+
+    async def _request(
         self,
         method: str,
         url: str,
@@ -61,7 +99,7 @@ class GraphClient:
 
     async def send_message(self, account: ChannelAccount, payload: dict[str, Any]) -> dict[str, Any]:
         url = f"{account.graph_base}/{account.phone_number_id}/messages"
-        return await self._call("POST", url, account, content=orjson.dumps(payload), json_content=True)
+        return await self._call("POST", url, account, operation="send", content=orjson.dumps(payload), json_content=True)
 
     async def upload_media(
         self, account: ChannelAccount, chunks: AsyncIterable[bytes], size: int, mime_type: str, filename: str
@@ -71,12 +109,21 @@ class GraphClient:
         fields = {"messaging_product": "whatsapp", "type": mime_type}
         content_type, length, body_stream = streamed_multipart(fields, "file", filename, mime_type, chunks, size)
         headers = {"Content-Type": content_type, "Content-Length": str(length)}
-        body = await self._call("POST", url, account, content=body_stream, extra_headers=headers)
+        body = await self._call(
+            "POST", url, account, operation="upload", content=body_stream, extra_headers=headers
+        )
         return str(body["id"])
 
     async def media_info(self, account: ChannelAccount, media_id: str) -> dict[str, Any]:
         url = f"{account.graph_base}/{media_id}"
-        return await self._call("GET", url, account, params={"phone_number_id": account.phone_number_id})
+        return await self._call(
+            "GET", url, account, operation="media", params={"phone_number_id": account.phone_number_id}
+        )
+
+    async def phone_number(self, account: ChannelAccount, fields: str) -> dict[str, Any]:
+        """`GET /{phone-number-id}?fields=…` (e.g. `quality_rating`)."""
+        url = f"{account.graph_base}/{account.phone_number_id}"
+        return await self._call("GET", url, account, operation="phone_number", params={"fields": fields})
 
     @asynccontextmanager
     async def download(self, account: ChannelAccount, url: str) -> AsyncIterator[httpx.Response]:
@@ -89,7 +136,9 @@ class GraphClient:
                         body = orjson.loads(response.content)
                     except orjson.JSONDecodeError:
                         body = None
-                    raise GraphError.from_response(response.status_code, body)
+                    error = GraphError.from_response(response.status_code, body)
+                    await self._observe_failure(account, "download", error)
+                    raise error
                 yield response
         except httpx.TimeoutException as exc:
             raise GraphError(f"timeout downloading media: {type(exc).__name__}") from exc
@@ -106,7 +155,9 @@ class GraphClient:
     async def create_template(self, account: ChannelAccount, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /{waba-id}/message_templates` → `{"id", "status", "category"}`."""
         url = self._templates_url(account)
-        return await self._call("POST", url, account, content=orjson.dumps(body), json_content=True)
+        return await self._call(
+            "POST", url, account, operation="templates", content=orjson.dumps(body), json_content=True
+        )
 
     async def list_templates(self, account: ChannelAccount, *, page_size: int = 100, max_pages: int = 100) -> list[dict[str, Any]]:
         """Every template of the WABA (all languages), following Graph's `after` cursors."""
@@ -114,7 +165,7 @@ class GraphClient:
         params: dict[str, Any] = {"limit": page_size, "fields": TEMPLATE_FIELDS}
         found: list[dict[str, Any]] = []
         for _ in range(max_pages):
-            body = await self._call("GET", url, account, params=params)
+            body = await self._call("GET", url, account, operation="templates", params=params)
             found.extend(t for t in body.get("data") or [] if isinstance(t, dict))
             paging = body.get("paging") or {}
             after = (paging.get("cursors") or {}).get("after")
@@ -129,7 +180,7 @@ class GraphClient:
         params = {"name": name}
         if template_id:
             params["hsm_id"] = template_id
-        await self._call("DELETE", self._templates_url(account), account, params=params)
+        await self._call("DELETE", self._templates_url(account), account, operation="templates", params=params)
 
 
 def streamed_multipart(

@@ -67,6 +67,7 @@ class OtherChange:
     waba_id: str | None
     field: str
     value: dict[str, Any]
+    time_ms: int | None = None  # the entry's `time` (when Meta triggered the webhook), if given
 
 
 @dataclass
@@ -153,7 +154,8 @@ def parse_webhook(payload: Any) -> ParsedWebhook:
         for change in entry.get("changes") or []:
             value = change.get("value") or {}
             if change.get("field") != "messages":
-                parsed.other.append(OtherChange(entry.get("id"), str(change.get("field")), value))
+                time_ms = _ms(entry["time"]) if isinstance(entry.get("time"), int) else None
+                parsed.other.append(OtherChange(entry.get("id"), str(change.get("field")), value, time_ms))
                 continue
             _parse_messages_value(value, parsed)
     return parsed

@@ -19,6 +19,10 @@ class WebhookSecrets:
         self.app_secrets: list[str] = []
         self.verify_tokens: list[str] = []
 
+    def invalidate(self) -> None:
+        """Read the secrets again on the next request (an account's secrets changed)."""
+        self.loaded_at = float("-inf")
+
     async def load(self, *, force: bool = False) -> None:
         age = time.monotonic() - self.loaded_at
         if age < (self.MIN_FORCED_INTERVAL if force else self.TTL):

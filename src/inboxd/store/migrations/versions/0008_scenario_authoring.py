@@ -2,7 +2,7 @@
 two revisions of a scenario share a number, and a scenario has at most one draft.
 
 Revision ID: 0008_scenario_authoring
-Revises: 0004_merge
+Revises: 0007_quick_replies_health
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_scenario_authoring"
-down_revision = "0004_merge"
+down_revision = "0007_quick_replies_health"
 branch_labels = None
 depends_on = None
 
