@@ -19,6 +19,7 @@ from inboxd.delivery.worker import DeliveryWorker
 from inboxd.domain_events import DomainEvents
 from inboxd.events import EventService
 from inboxd.inbound.processor import InboundProcessor
+from inboxd.live import LiveService
 from inboxd.media.filestore import FileStore
 from inboxd.store.db import Database
 from inboxd.store.outbox import NOTIFY_CHANNEL
@@ -43,6 +44,8 @@ class Services:
     delivery: list[DeliveryWorker] = field(default_factory=list)
     # Event subscriptions: queues deliveries on domain events, and delivers them.
     event_delivery: EventService | None = None
+    # The live event log (written on every change) and this process's streams' hub.
+    live: LiveService | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -62,6 +65,8 @@ class Services:
         services.event_delivery = EventService(settings, db)
         services.event_delivery.install(events)
         install_templates(services)  # template status webhooks, stop words, reply actions
+        services.live = LiveService(settings, db)
+        services.live.install(events)
         return services
 
     def new_delivery_worker(self) -> DeliveryWorker:
@@ -86,7 +91,10 @@ class Services:
                 self._tasks.append(loop.create_task(self.event_delivery.run(self._stop)))
             self._tasks.append(
                 loop.create_task(
-                    housekeeping.run(self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days)
+                    housekeeping.run(
+                        self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days,
+                        live_retention_hours=self.settings.live_retention_hours,
+                    )
                 )
             )
 
@@ -101,6 +109,8 @@ class Services:
     async def aclose(self) -> None:
         await self.stop_workers()
         await self.http.aclose()
+        if self.live is not None:
+            await self.live.aclose()
         if self.event_delivery is not None:
             await self.event_delivery.aclose()
         await self.db.dispose()

@@ -16,7 +16,7 @@ from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
-from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
+from inboxd.api.routes import chats, files, health, live, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -33,6 +33,7 @@ def api_router() -> APIRouter:
     for module in (chats, messages, send, files, uploads, templates):
         router.include_router(module.router)
     router.include_router(scenario_routes.router)  # event subscriptions (docs/events.md)
+    router.include_router(live.router)  # the live stream (docs/live.md)
     return router
 
 

@@ -22,7 +22,7 @@ from inboxd.domain.errors import Conflict
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
-from inboxd.domain_events import MESSAGE_CREATED, DomainEvents
+from inboxd.domain_events import CHAT_UPDATED, MESSAGE_CREATED, DomainEvents
 from inboxd.store import chats as chats_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.db import Database, is_unique_violation
@@ -246,7 +246,12 @@ async def stage_outgoing(
     if events is not None:
         for row in rows:
             await events.publish(conn, MESSAGE_CREATED, message=row)
+        await events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=PREVIEW_FIELDS)
     return rows
+
+
+# What a new outgoing message changes on its chat (`inboxd.chat.updated`'s `fields`).
+PREVIEW_FIELDS = ["lastMessage", "last_message_timestamp", "updatedAt"]
 
 
 async def _claim_key(conn: AsyncConnection, chat_id: str, idem: Idempotency, ids: list[str], now: int) -> bool:
@@ -412,6 +417,7 @@ async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int,
         if r.events is not None:
             for row in out[id(r)]:
                 await r.events.publish(conn, MESSAGE_CREATED, message=row)
+            await r.events.publish(conn, CHAT_UPDATED, chat_id=r.chat_id, fields=PREVIEW_FIELDS)
     return out
 
 

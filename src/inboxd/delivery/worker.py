@@ -32,7 +32,7 @@ from inboxd.delivery.graph_media import MissingFile, forget_media_id, media_id_f
 from inboxd.delivery.waiters import DeliveryWaiters
 from inboxd.domain.clock import now_ms
 from inboxd.domain.status import MessageStatus
-from inboxd.domain_events import MESSAGE_STATUS_CHANGED, DomainEvents
+from inboxd.domain_events import MESSAGE_STATUS_CHANGED, MESSAGE_UPDATED, DomainEvents
 from inboxd.media.filestore import FileStore
 from inboxd.store import accounts as accounts_store
 from inboxd.store import messages as messages_store
@@ -241,6 +241,9 @@ class DeliveryWorker:
             await outbox_store.finish_many(conn, sorted(row["outbox_id"] for row, _, _ in ordered), self.owner)
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
+            # Each message now shows its wamid (`channelInfo.id`), status change or not.
+            for message in await messages_store.get_messages(conn, [row["id"] for row, _, _ in ordered]):
+                await self.events.publish(conn, MESSAGE_UPDATED, message=dict(message), fields=["channelInfo"])
         for row, _, done in batch:
             self.waiters.resolve(row["id"])
             if not done.done():

@@ -250,13 +250,19 @@ _UPDATE_STATUS = (
 
 
 async def apply_status_reports(
-    conn: AsyncConnection, *, channel_account_id: str, reports: list[StatusInput], now: int
+    conn: AsyncConnection,
+    *,
+    channel_account_id: str,
+    reports: list[StatusInput],
+    now: int,
+    history_only: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """`apply_status_report` for many reports of one account, in order: one SELECT for their
     messages, the forward-only rule applied in memory (several statuses of one message in one
     batch apply one after the other), one UPDATE per changed message in a single executemany,
     the unknown wamids parked in one INSERT. Returns the row after each change, in order (what
-    `MESSAGE_STATUS_CHANGED` publishes)."""
+    `MESSAGE_STATUS_CHANGED` publishes); `history_only`, if given, receives the rows that changed
+    without a new status (a late status joined the history, a wamid was adopted)."""
     wamids = list(dict.fromkeys(r.external_id for r in reports))
     known: dict[str, str] = {}
     for start in range(0, len(wamids), _IN_CHUNK):
@@ -283,14 +289,16 @@ async def apply_status_reports(
     state = {row["external_id"]: row for row in by_id.values() if row["external_id"] is not None}
     changed: list[dict[str, Any]] = []
     dirty: dict[str, dict[str, Any]] = {}
+    adopted: list[str] = []
     parked: list[dict[str, Any]] = []
     for report in reports:
         row = state.get(report.external_id)
         candidate = by_id.get(report.callback_data or "") if row is None else None
         if candidate is not None and candidate["external_id"] is None:
-            adopted = await _adopt(conn, channel_account_id, candidate["id"], report.external_id, now)
-            if adopted is not None:
-                row = state[report.external_id] = by_id[candidate["id"]] = dict(adopted)
+            adopted_row = await _adopt(conn, channel_account_id, candidate["id"], report.external_id, now)
+            if adopted_row is not None:
+                row = state[report.external_id] = by_id[candidate["id"]] = dict(adopted_row)
+                adopted.append(candidate["id"])
         if row is None:
             parked.append(
                 {"channel_account_id": channel_account_id, "external_id": report.external_id, "status": report.status,
@@ -307,6 +315,12 @@ async def apply_status_reports(
         dirty[row["id"]] = row
         if new_status != before:  # a late status only joins the history: no change to announce
             changed.append(dict(row))
+    if history_only is not None:  # each touched row whose final state no announced row shows
+        announced = {row["id"]: row for row in changed}
+        history_only += [
+            dict(by_id[row_id]) for row_id in dict.fromkeys([*adopted, *dirty])
+            if announced.get(row_id) != by_id[row_id]
+        ]
     if parked:
         await conn.execute(insert_for(conn, unmatched_statuses).on_conflict_do_nothing(), parked)
     if dirty:
