@@ -49,19 +49,23 @@ class Subscriber:
         self.ping = False
         self.on_drop: Callable[[], None] | None = None
 
-    def offer(self, event: LiveEvent, data: bytes) -> bool:
-        """Queue one event; False when the buffer is full (the subscriber is dropped)."""
-        if self.visible is not None and not self.visible(event):
-            return True
-        if len(self.frames) >= self.limit:
+    def offer(self, events: list[LiveEvent], frames: list[tuple[int, bytes]]) -> bool:
+        """Queue the events it may see (`frames`: each event's id and bytes, shared by every
+        subscriber). False when they do not all fit: it keeps what fits, in order, and is
+        dropped."""
+        if self.visible is not None:
+            frames = [f for event, f in zip(events, frames, strict=True) if self.visible(event)]
+            if not frames:
+                return True
+        room = self.limit - len(self.frames)
+        fits = len(frames) <= room
+        self.frames.extend(frames if fits else frames[: max(room, 0)])
+        self.ready.set()
+        if not fits:
             self.dropped = True
-            self.ready.set()
             if self.on_drop is not None:
                 self.on_drop()
-            return False
-        self.frames.append((event.id, data))
-        self.ready.set()
-        return True
+        return fits
 
     def take(self) -> list[tuple[int, bytes]]:
         frames, self.frames = self.frames, []
@@ -157,9 +161,7 @@ class LiveHub:
                 return
 
     def _hand_out(self, events: list[LiveEvent]) -> None:
-        frames = [(event, frame(event)) for event in events]
+        frames = [(event.id, frame(event)) for event in events]
         for subscriber in list(self.subscribers):
-            for event, data in frames:
-                if not subscriber.offer(event, data):
-                    self.subscribers.discard(subscriber)
-                    break
+            if not subscriber.offer(events, frames):
+                self.subscribers.discard(subscriber)

@@ -1,0 +1,223 @@
+"""Scenario 6 (`live`): 200 open live streams while 100 changes a second happen, for 60 s.
+
+One `inboxd serve` (SQLite, the embedded default's shape: one process, its inbound and delivery
+workers inside) with a standalone simulator as WhatsApp. The changes are half Send a Message
+requests (`Prefer: respond-async`; each is delivered, so its wamid and its sent / delivered /
+read statuses follow as more events) and half signed inbound webhooks of one text message from
+one of the chats' contacts. Two client processes (`bench.live_clients`) hold the streams.
+
+Figures: commit → event on the stream (the event's `created_at`, taken just before its commit,
+to the moment the client read it) p50 / p99 / max over every event of every stream committed in
+the measured window; gaps and duplicates per stream (must be 0); the server's peak RSS; its CPU
+per event per stream: the server's CPU during the measured window minus its CPU for the same
+load with no stream open (measured first), divided by the events delivered to all streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import sqlalchemy as sa
+
+from bench import seed
+from bench.common import (
+    PY,
+    Proc,
+    clean_env,
+    free_port,
+    fresh_db,
+    log,
+    machine,
+    processes,
+    save_result,
+    start_inboxd,
+    start_simulator,
+    workdir,
+)
+from inboxd.channels.whatsapp.signature import HEADER, sign
+from inboxd.store.tables import live_events
+
+CLIENT_PROCESSES = 2
+
+
+def _percentile(counts: dict[int, int], p: float) -> int | None:
+    total = sum(counts.values())
+    if not total:
+        return None
+    rank = total * p / 100
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    return max(counts)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _changes(url: str, token: str, chats: list[str], contacts: list[str], account: Any, *, rate: float,
+                   seconds: float) -> dict[str, int]:
+    """`rate` changes a second for `seconds`: sends and inbound webhooks, alternating, on a fixed
+    schedule (a late one does not push the next)."""
+    rng = random.Random(5)
+    done = {"sends": 0, "webhooks": 0, "errors": 0}
+    tasks: set[asyncio.Task[None]] = set()
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=32)) as http:
+
+        async def send() -> None:
+            r = await http.post(f"/server/api/v2/messages/send/{rng.choice(chats)}", json={"type": "text", "text": "On it!"},
+                                headers={"Authorization": f"Bearer {token}", "Prefer": "respond-async"})
+            done["sends" if r.status_code == 202 else "errors"] += 1
+
+        async def webhook(n: int) -> None:
+            contact = rng.choice(contacts)
+            payload = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": account.account_id, "phone_number_id": account.phone_number_id},
+                "contacts": [{"profile": {"name": "Customer"}, "wa_id": contact}],
+                "messages": [{"from": contact, "id": f"wamid.LIVE{time.time_ns()}{n}", "timestamp": str(int(time.time())),
+                              "type": "text", "text": {"body": "Where is my order?"}}],
+            }}]}]}
+            body = orjson.dumps(payload)
+            r = await http.post("/webhooks/whatsapp", content=body, headers={
+                "Content-Type": "application/json", HEADER: sign(body, account.app_secret)})
+            done["webhooks" if r.status_code == 200 else "errors"] += 1
+
+        start = time.monotonic()
+        n = 0
+        while (due := start + n / rate) < start + seconds:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            task = asyncio.ensure_future(send() if n % 2 == 0 else webhook(n))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            n += 1
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+    return done
+
+
+async def _log_ids(spec: Any, t0_ms: int, t1_ms: int) -> tuple[int, int]:
+    """(events committed in the window, the last id)."""
+    db = seed.database(spec)
+    try:
+        async with db.read() as conn:
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(live_events).where(
+                live_events.c.created_at >= t0_ms, live_events.c.created_at <= t1_ms))).scalar_one()
+            last = (await conn.execute(sa.select(sa.func.max(live_events.c.id)))).scalar() or 0
+        return int(count), int(last)
+    finally:
+        await db.dispose()
+
+
+def _wait_ready(procs: list[Proc], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all("READY" in p.log_path.read_text(errors="replace") for p in procs):
+            return
+        for p in procs:
+            if p.popen is not None and p.popen.poll() is not None:
+                raise RuntimeError(f"{p.name} exited:\n{p.tail()}")
+        time.sleep(0.1)
+    raise RuntimeError("the stream clients did not connect")
+
+
+def live(cfg: Any) -> dict[str, Any]:
+    seconds = cfg.seconds(60, quick=3)
+    baseline_seconds = cfg.seconds(20, quick=2)
+    streams = 20 if cfg.quick else 200
+    rate = 100.0
+    result: dict[str, Any] = {"scenario": "live", "db": "sqlite", "streams": streams, "changes_per_s": rate,
+                              "duration_s": seconds, "baseline_s": baseline_seconds, "machine": machine()}
+    with workdir("live") as work, processes(), fresh_db("sqlite", work) as spec:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        sim = start_simulator("simulator", work, f"{url}/webhooks/whatsapp", mps=1000, display_phone_number="15550006000")
+        account_spec = {"account_id": sim.display_phone_number, "phone_number_id": sim.phone_number_id,
+                        "access_token": sim.access_token, "app_secret": sim.app_secret, "graph_url": sim.url, "mps": 1000}
+        from bench.scenarios import _profile, _profile_done, _seed_send  # as the send scenarios do
+
+        token, chat_ids, [account] = asyncio.run(_seed_send(spec, 200, [account_spec]))
+        contacts = [seed.contact(i) for i in range(200)]  # the seeded chats' contacts
+        server = start_inboxd("inboxd", spec, work, port, {"INBOXD_WORKERS": "1"})
+
+        def load(duration: float) -> dict[str, int]:
+            return asyncio.run(_changes(url, token, chat_ids, contacts, account, rate=rate, seconds=duration))
+
+        if cfg.warm():
+            load(cfg.warm())
+        # The same load with no stream open: what the changes themselves cost the server.
+        t0, cpu0 = int(time.time() * 1000), _cpu_s(server.pid)
+        base = load(baseline_seconds)
+        t1, cpu1 = int(time.time() * 1000), _cpu_s(server.pid)
+        base_events, _ = asyncio.run(_log_ids(spec, t0, t1))
+        baseline = {"changes": base, "events": base_events, "server_cpu_s": round(cpu1 - cpu0, 2),
+                    "seconds": round((t1 - t0) / 1000, 2)}
+        log(f"live baseline: {base} → {base_events} events, server CPU {cpu1 - cpu0:.2f}s in {(t1 - t0) / 1000:.1f}s")
+
+        window = work / "window.json"
+        outs = [work / f"streams{i}.json" for i in range(CLIENT_PROCESSES)]
+        clients = [
+            Proc(f"streams{i}", [PY, "-m", "bench.live_clients", "--port", str(port), "--token", token,
+                                 "--streams", str(streams // CLIENT_PROCESSES), "--database-url", spec.url,
+                                 "--window", str(window), "--out", str(outs[i])], clean_env(), work / f"streams{i}.log")
+            .start()
+            for i in range(CLIENT_PROCESSES)
+        ]
+        _wait_ready(clients)
+        t0, cpu0 = int(time.time() * 1000), _cpu_s(server.pid)
+        prof = _profile(cfg, server, "live", work, seconds)
+        measured = load(seconds)
+        t1, cpu1 = int(time.time() * 1000), _cpu_s(server.pid)
+        result["profile"] = _profile_done(prof)
+        window.write_text(json.dumps({"t0_ms": t0, "t1_ms": t1}))
+        time.sleep(2)  # the last events of the window reach the streams
+        for client in clients:
+            client.stop(timeout=120)
+        parts = [json.loads(o.read_text()) for o in outs]
+        events, _ = asyncio.run(_log_ids(spec, t0, t1))
+        counts: dict[int, int] = {}
+        for part in parts:
+            for ms, n in part["latency_ms_counts"].items():
+                counts[int(ms)] = counts.get(int(ms), 0) + n
+        delivered = sum(counts.values())
+        window_s = (t1 - t0) / 1000
+        extra_cpu = (cpu1 - cpu0) - baseline["server_cpu_s"] / baseline["seconds"] * window_s
+        result["inboxd"] = {
+            "changes": measured,
+            "events_in_window": events,
+            "events_per_s": round(events / window_s, 1),
+            "deliveries": delivered,
+            "expected_deliveries": events * streams,
+            "gaps": sum(p["gaps"] for p in parts),
+            "duplicates": sum(p["duplicates"] for p in parts),
+            "streams_ended_early": sum(p["ended_early"] for p in parts),
+            "commit_to_stream_p50_ms": _percentile(counts, 50),
+            "commit_to_stream_p90_ms": _percentile(counts, 90),
+            "commit_to_stream_p99_ms": _percentile(counts, 99),
+            "commit_to_stream_max_ms": max(counts) if counts else None,
+            "server_cpu_s": round(cpu1 - cpu0, 2),
+            "server_cpu_share": round((cpu1 - cpu0) / window_s, 3),
+            "cpu_us_per_event_per_stream": round(extra_cpu / delivered * 1e6, 2) if delivered else None,
+            "peak_rss_mb": server.record_peak(),
+            "client_cpu_s": [p["client_cpu_s"] for p in parts],
+            "simulator_peak_rss_mb": sim.proc.record_peak() if sim.proc else None,
+        }
+        result["baseline_no_streams"] = baseline
+        i = result["inboxd"]
+        log(f"live: {streams} streams, {i['events_per_s']} events/s, commit→stream p50 {i['commit_to_stream_p50_ms']} "
+            f"p99 {i['commit_to_stream_p99_ms']} ms, {i['cpu_us_per_event_per_stream']} µs CPU/event/stream, "
+            f"gaps {i['gaps']} dup {i['duplicates']}, RSS {i['peak_rss_mb']} MB")
+    save_result("live", result)
+    return result
