@@ -88,13 +88,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(0.05)
     print("READY", flush=True)
     await stop.wait()
+    # The measured window, written by the harness before it stopped us: events committed in it
+    # count. Every stream reads on until it has the window's last event (or a minute passed).
+    with open(args.window) as f:
+        window = json.load(f)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(
+        not s.ended and (not s.ids or s.ids[-1] < window["last_id"]) for s in streams
+    ):
+        await asyncio.sleep(0.05)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     cpu = time.process_time()
-    # The measured window, written by the harness before it stopped us: events committed in it count.
-    with open(args.window) as f:
-        window = json.load(f)
 
     first = min((s.ids[0] for s in streams if s.ids), default=0)
     db = Database(args.database_url, schema=args.schema or None)

@@ -109,13 +109,14 @@ async def _changes(url: str, token: str, chats: list[str], contacts: list[str], 
 
 
 async def _log_ids(spec: Any, t0_ms: int, t1_ms: int) -> tuple[int, int]:
-    """(events committed in the window, the last id)."""
+    """(events committed in the window, the last id of the window)."""
     db = seed.database(spec)
     try:
         async with db.read() as conn:
             count = (await conn.execute(sa.select(sa.func.count()).select_from(live_events).where(
                 live_events.c.created_at >= t0_ms, live_events.c.created_at <= t1_ms))).scalar_one()
-            last = (await conn.execute(sa.select(sa.func.max(live_events.c.id)))).scalar() or 0
+            last = (await conn.execute(sa.select(sa.func.max(live_events.c.id)).where(
+                live_events.c.created_at <= t1_ms))).scalar() or 0
         return int(count), int(last)
     finally:
         await db.dispose()
@@ -135,7 +136,7 @@ def _wait_ready(procs: list[Proc], timeout: float = 60) -> None:
 
 def live(cfg: Any) -> dict[str, Any]:
     seconds = cfg.seconds(60, quick=3)
-    baseline_seconds = cfg.seconds(20, quick=2)
+    baseline_seconds = cfg.seconds(30, quick=2)
     streams = 20 if cfg.quick else 200
     rate = 100.0
     result: dict[str, Any] = {"scenario": "live", "db": "sqlite", "streams": streams, "changes_per_s": rate,
@@ -146,7 +147,7 @@ def live(cfg: Any) -> dict[str, Any]:
         sim = start_simulator("simulator", work, f"{url}/webhooks/whatsapp", mps=1000, display_phone_number="15550006000")
         account_spec = {"account_id": sim.display_phone_number, "phone_number_id": sim.phone_number_id,
                         "access_token": sim.access_token, "app_secret": sim.app_secret, "graph_url": sim.url, "mps": 1000}
-        from bench.scenarios import _profile, _profile_done, _seed_send  # as the send scenarios do
+        from bench.scenarios import _profile, _profile_done, _seed_send, _wait_read  # as the send scenarios do
 
         token, chat_ids, [account] = asyncio.run(_seed_send(spec, 200, [account_spec]))
         contacts = [seed.contact(i) for i in range(200)]  # the seeded chats' contacts
@@ -157,6 +158,7 @@ def live(cfg: Any) -> dict[str, Any]:
 
         if cfg.warm():
             load(cfg.warm())
+            asyncio.run(_wait_read(spec, timeout=30))  # its deliveries and statuses done
         # The same load with no stream open: what the changes themselves cost the server.
         t0, cpu0 = int(time.time() * 1000), _cpu_s(server.pid)
         base = load(baseline_seconds)
@@ -165,6 +167,7 @@ def live(cfg: Any) -> dict[str, Any]:
         baseline = {"changes": base, "events": base_events, "server_cpu_s": round(cpu1 - cpu0, 2),
                     "seconds": round((t1 - t0) / 1000, 2)}
         log(f"live baseline: {base} → {base_events} events, server CPU {cpu1 - cpu0:.2f}s in {(t1 - t0) / 1000:.1f}s")
+        asyncio.run(_wait_read(spec, timeout=30))
 
         window = work / "window.json"
         outs = [work / f"streams{i}.json" for i in range(CLIENT_PROCESSES)]
@@ -181,12 +184,11 @@ def live(cfg: Any) -> dict[str, Any]:
         measured = load(seconds)
         t1, cpu1 = int(time.time() * 1000), _cpu_s(server.pid)
         result["profile"] = _profile_done(prof)
-        window.write_text(json.dumps({"t0_ms": t0, "t1_ms": t1}))
-        time.sleep(2)  # the last events of the window reach the streams
-        for client in clients:
+        events, last_id = asyncio.run(_log_ids(spec, t0, t1))
+        window.write_text(json.dumps({"t0_ms": t0, "t1_ms": t1, "last_id": last_id}))
+        for client in clients:  # each reads on until its streams have `last_id`, then reports
             client.stop(timeout=120)
         parts = [json.loads(o.read_text()) for o in outs]
-        events, _ = asyncio.run(_log_ids(spec, t0, t1))
         counts: dict[int, int] = {}
         for part in parts:
             for ms, n in part["latency_ms_counts"].items():
