@@ -18,6 +18,7 @@ import sys
 import time
 from array import array
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,10 +91,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     await stop.wait()
     # The measured window, written by the harness before it stopped us: events committed in it
     # count. Every stream reads on until it has the window's last event (or a minute passed).
-    with open(args.window) as f:
-        window = json.load(f)
+    window = json.loads(await asyncio.to_thread(Path(args.window).read_text))
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(
+    while time.monotonic() < deadline and any(  # noqa: ASYNC110 (polling other tasks' progress)
         not s.ended and (not s.ids or s.ids[-1] < window["last_id"]) for s in streams
     ):
         await asyncio.sleep(0.05)
@@ -153,5 +153,4 @@ def parse(argv: list[str]) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse(sys.argv[1:])
     result = asyncio.run(main(arguments))
-    with open(arguments.out, "w") as f:
-        json.dump(result, f)
+    Path(arguments.out).write_text(json.dumps(result))

@@ -23,6 +23,7 @@ from inboxd.store import chats as chats_store
 from inboxd.store.db import Database
 from inboxd.store.tables import live_events, messages
 from tests.conftest import WhatsAppAccountSpec
+from tests.support.seed import empty_chats
 
 
 @pytest.fixture
@@ -32,15 +33,6 @@ def bus(db: Database) -> Any:
     log.install(events)
     yield events
     log.uninstall()
-
-
-async def _chats(db: Database, account_id: str, n: int) -> list[str]:
-    out = []
-    async with db.write() as conn:
-        for i in range(n):
-            out.append(await chats_store.ensure_chat(
-                conn, chat_id=new_id(), channel_account_id=account_id, contact_id=f"97250020{i:04d}", title=None, now=1))
-    return out
 
 
 async def _log(db: Database) -> list[Any]:
@@ -74,7 +66,7 @@ async def test_a_group_of_sends_writes_one_event_per_message_and_per_chat_in_thr
     db: Database, wa_account: WhatsAppAccountSpec, bus: DomainEvents
 ) -> None:
     account = wa_account.account.id
-    chat_ids = await _chats(db, account, 5)
+    chat_ids = await empty_chats(db, account, 5)
     transactions, stop = _count_statements(db)
     try:
         results = await asyncio.gather(*(
@@ -107,7 +99,7 @@ async def test_changes_of_one_object_in_one_transaction_make_one_event_in_its_fi
     db: Database, wa_account: WhatsAppAccountSpec, bus: DomainEvents
 ) -> None:
     account = wa_account.account.id
-    [chat_id] = await _chats(db, account, 1)
+    [chat_id] = await empty_chats(db, account, 1)
     message_id = new_id()
     async with db.write() as conn:
         await bus.publish(conn, de.CHAT_UPDATED, chat_id=chat_id, fields=["title"])
@@ -132,7 +124,7 @@ async def test_changes_of_one_object_in_one_transaction_make_one_event_in_its_fi
 async def test_a_rolled_back_change_writes_no_event_and_takes_no_id(
     db: Database, wa_account: WhatsAppAccountSpec, bus: DomainEvents
 ) -> None:
-    [chat_id] = await _chats(db, wa_account.account.id, 1)
+    [chat_id] = await empty_chats(db, wa_account.account.id, 1)
     with pytest.raises(RuntimeError):
         async with db.write() as conn:
             await bus.publish(conn, de.CHAT_UPDATED, chat_id=chat_id, fields=[])
@@ -158,7 +150,7 @@ async def test_a_reader_never_sees_an_id_before_the_ids_below_it_committed(
     """Many writers at once (on PostgreSQL each on its own connection, holding its transaction
     open for a random while after taking its ids), and a reader polling all along: every read
     sees a gapless prefix of the ids."""
-    chat_ids = await _chats(db, wa_account.account.id, 40)
+    chat_ids = await empty_chats(db, wa_account.account.id, 40)
     stop = asyncio.Event()
     observed: list[list[int]] = []
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
@@ -19,10 +17,10 @@ import sqlalchemy as sa
 from inboxd.config import Settings
 from inboxd.live import store as live_store
 from inboxd.store.db import Database
-from inboxd.store.tables import live_events, messages, outbox, webhook_events
+from inboxd.store.tables import live_events
 from tests.conftest import DbTarget
-from tests.support.cli import INBOXD, cli_env, free_port
-from tests.support.live import LiveReader
+from tests.support.cli import INBOXD, cli_env, free_port, stop_processes, wait_healthy
+from tests.support.live import LiveReader, quiet
 from tests.support.server import start_server
 from tests.support.wa import WhatsAppRig, whatsapp_rig
 
@@ -31,17 +29,6 @@ pytestmark = pytest.mark.slow
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*INBOXD, *args], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
@@ -58,19 +45,10 @@ def processes(settings: Settings, db: Database, db_target: DbTarget, tmp_path: P
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert all(p.poll() is None for p in procs), (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "inboxd serve did not come up"
-            time.sleep(0.1)
+        wait_healthy(url, procs, tmp_path / "serve.log")
         yield url
     finally:
-        _stop(procs)
+        stop_processes(procs)
 
 
 @pytest.fixture
@@ -78,23 +56,6 @@ async def changes(settings: Settings, db: Database) -> AsyncIterator[WhatsAppRig
     """The other API process (webhooks from the simulator, sends), in this test's process."""
     async with start_server(settings.model_copy(update={"workers": 0}), db) as live, whatsapp_rig(live, db) as rig:
         yield rig
-
-
-async def quiet(db: Database) -> None:
-    deadline = time.monotonic() + 120
-    calm = 0
-    while calm < 3:
-        async with db.read() as conn:
-            busy = sum([
-                (await conn.execute(sa.select(sa.func.count()).select_from(webhook_events)
-                                    .where(webhook_events.c.state == "pending"))).scalar_one(),
-                (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one(),
-                (await conn.execute(sa.select(sa.func.count()).select_from(messages)
-                                    .where(messages.c.direction == "outgoing", messages.c.status < 3))).scalar_one(),
-            ])
-        calm = calm + 1 if busy == 0 else 0
-        assert time.monotonic() < deadline, "the processes did not finish their work"
-        await asyncio.sleep(0.2)
 
 
 async def assert_stream_is_the_log(db: Database, stream: LiveReader, after: int) -> int:

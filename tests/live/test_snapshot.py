@@ -8,11 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import sqlalchemy as sa
-
-from inboxd.store.tables import messages as message_rows
-from inboxd.store.tables import outbox, webhook_events
-from tests.support.live import LiveReader, Received, head
+from tests.support.live import LiveReader, Received, head, quiet
 from tests.support.wa import API, WhatsAppRig
 
 NEWEST = {"beforeTime": "9999999999999", "beforeId": "z", "limit": "1000"}
@@ -42,31 +38,11 @@ def apply(events: list[Received], chats: dict[str, Any], messages: dict[str, dic
             messages.setdefault(event.data["parent_chat"], {})[event.data["_id"]] = event.data
 
 
-async def quiet(rig: WhatsAppRig) -> None:
-    """Until nothing is left to happen: the outbox empty, every send read, every webhook processed
-    (twice in a row, a moment apart: a read status's webhook may still be on its way)."""
-    calm = 0
-    for _ in range(600):
-        async with rig.db.read() as conn:
-            busy = sum([
-                (await conn.execute(sa.select(sa.func.count()).select_from(webhook_events)
-                                    .where(webhook_events.c.state == "pending"))).scalar_one(),
-                (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one(),
-                (await conn.execute(sa.select(sa.func.count()).select_from(message_rows)
-                                    .where(message_rows.c.direction == "outgoing", message_rows.c.status < 3))).scalar_one(),
-            ])
-        calm = calm + 1 if busy == 0 else 0
-        if calm == 3:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the rig did not quiet down")
-
-
 async def test_events_after_a_snapshot_applied_to_it_give_a_fresh_load(rig: WhatsAppRig) -> None:
     token = rig.client.headers["Authorization"].removeprefix("Bearer ")
     dana = await rig.user_writes("972500005001", "Hi", name="Dana")
     await rig.send(dana, {"type": "text", "text": "Hello Dana"})
-    await quiet(rig)
+    await quiet(rig.db)
     snapshot_id, chats, messages = await load(rig)
 
     # What happens while the page is open (or the browser is offline):
@@ -83,7 +59,7 @@ async def test_events_after_a_snapshot_applied_to_it_give_a_fresh_load(rig: What
     assert r.status_code == 200  # the chat shows `unsubscribed`
     r = await rig.client.post(f"{API}/whatsapp/templates/unsubscribe", json={"phone": "972500005003"})
     assert r.status_code == 200  # an empty chat is created to hold it
-    await quiet(rig)
+    await quiet(rig.db)
 
     end = await head(rig.client)
     async with LiveReader(rig.server.url, token, after=snapshot_id) as stream:

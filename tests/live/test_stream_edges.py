@@ -93,7 +93,7 @@ async def test_a_client_that_leaves_is_unsubscribed_at_once(live_server: LiveSer
     await _until(lambda: len(hub.subscribers) == 0)  # well before the next write would notice
 
 
-async def _until(condition: Any, timeout: float = 20.0) -> None:
+async def _until(condition: Any, timeout: float = 20.0) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"

@@ -11,7 +11,11 @@ from typing import Any
 
 import httpx
 import orjson
+import sqlalchemy as sa
 from httpx_sse import aconnect_sse
+
+from inboxd.store.db import Database
+from inboxd.store.tables import messages, outbox, webhook_events
 
 LIVE = "/server/api/v2/live"
 
@@ -82,7 +86,7 @@ class LiveReader:
     def ids(self) -> list[int]:
         return [e.id for e in self.events]
 
-    async def wait_for(self, done: Callable[[list[Received]], bool], timeout: float = 30.0) -> list[Received]:
+    async def wait_for(self, done: Callable[[list[Received]], bool], timeout: float = 30.0) -> list[Received]:  # noqa: ASYNC109
         """Until `done(events)` holds (generous deadline: a loaded 2-core machine)."""
         deadline = time.monotonic() + timeout
         while not done(self.events):
@@ -98,10 +102,10 @@ class LiveReader:
                 pass
         return self.events
 
-    async def wait_count(self, count: int, timeout: float = 30.0) -> list[Received]:
+    async def wait_count(self, count: int, timeout: float = 30.0) -> list[Received]:  # noqa: ASYNC109
         return await self.wait_for(lambda events: len(events) >= count, timeout)
 
-    async def wait_until_id(self, event_id: int, timeout: float = 30.0) -> list[Received]:
+    async def wait_until_id(self, event_id: int, timeout: float = 30.0) -> list[Received]:  # noqa: ASYNC109
         return await self.wait_for(lambda events: bool(events) and events[-1].id >= event_id, timeout)
 
     def summary(self) -> list[tuple[int, str, str]]:
@@ -113,3 +117,22 @@ async def head(client: httpx.AsyncClient) -> int:
     r = await client.get(f"{LIVE}/snapshot")
     assert r.status_code == 200, r.text
     return int(r.json()["lastEventId"])
+
+
+async def quiet(db: Database, timeout: float = 120.0) -> None:  # noqa: ASYNC109
+    """Until nothing is left to happen: every webhook processed, the outbox empty, every send read
+    (three times in a row, a moment apart: a read status's webhook may still be on its way)."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while calm < 3:
+        async with db.read() as conn:
+            busy = sum([
+                (await conn.execute(sa.select(sa.func.count()).select_from(webhook_events)
+                                    .where(webhook_events.c.state == "pending"))).scalar_one(),
+                (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one(),
+                (await conn.execute(sa.select(sa.func.count()).select_from(messages)
+                                    .where(messages.c.direction == "outgoing", messages.c.status < 3))).scalar_one(),
+            ])
+        calm = calm + 1 if busy == 0 else 0
+        assert time.monotonic() < deadline, "work still pending"
+        await asyncio.sleep(0.1)

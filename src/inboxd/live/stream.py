@@ -60,14 +60,11 @@ class LiveStream(Response):
 
     PAGE = 500
 
-    def __init__(self, db: Database, hub: LiveHub, principal: Principal, after: int, resync: bool, head: int) -> None:
+    def __init__(self, db: Database, hub: LiveHub, principal: Principal, after: int, resync: bool) -> None:
+        """`after`, `resync`: from `start_position` (a resync starts at the last id)."""
         super().__init__(media_type="text/event-stream")
-        self.db = db
-        self.hub = hub
-        self.principal = principal
-        self.after = after
-        self.resync = resync
-        self.head = head
+        self.db, self.hub, self.principal = db, hub, principal
+        self.after, self.resync = after, resync
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
@@ -102,7 +99,7 @@ class LiveStream(Response):
 
         opening = b"retry: %d\n\n" % RETRY_MS
         if self.resync:
-            opening += resync_frame(self.head)
+            opening += resync_frame(self.after)
         await write(opening)
         last = self.after
         # Far behind: replay page by page before taking a place at the hub, so a long replay

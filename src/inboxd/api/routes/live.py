@@ -54,7 +54,7 @@ async def live(
     problems.raise_if_any("The stream position is invalid")
     start, resync = await start_position(services.db, from_header if from_header is not None else from_query)
     assert services.live is not None
-    return LiveStream(services.db, services.live.hub, principal_for(request), start, resync, start)
+    return LiveStream(services.db, services.live.hub, principal_for(request), start, resync)
 
 
 @router.get("/live/snapshot", summary="Live stream position", **require(Scope.VIEW_ALL_CHATS))
