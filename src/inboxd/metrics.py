@@ -33,3 +33,8 @@ outbound_sends = Counter(
     "inboxd_outbound_sends_total", "Calls to the channel to send a message, by outcome", ["outcome"], registry=REGISTRY
 )
 outbox_pending = Gauge("inboxd_outbox_pending", "Outgoing messages not yet handed to the channel", registry=REGISTRY)
+# --- the live stream (docs/live.md)
+live_streams = Gauge("inboxd_live_streams", "Live streams open in this process", registry=REGISTRY)
+live_streams_dropped = Counter(
+    "inboxd_live_streams_dropped_total", "Live streams dropped for reading too slowly (they reconnect)", registry=REGISTRY
+)

@@ -18,6 +18,7 @@ from inboxd import housekeeping
 from inboxd.config import Settings
 from inboxd.domain.scopes import Scope
 from inboxd.live import stream as live_stream
+from inboxd.metrics import REGISTRY
 from inboxd.store.db import Database
 from tests.support.live import LIVE, LiveReader, head
 from tests.support.server import LiveServer, start_server
@@ -107,6 +108,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_resumes_from_its_last_
     assert live_server.services is not None and live_server.services.live is not None
     hub = live_server.services.live.hub
     start = await _head(live_server, token)
+    dropped_before = REGISTRY.get_sample_value("inboxd_live_streams_dropped_total") or 0
     # A client with a tiny receive window that reads nothing for a while.
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -121,6 +123,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_resumes_from_its_last_
         assert total < 20_000, "the stuck client was never dropped"
         await asyncio.sleep(0.05)
     end = await _head(live_server, token)
+    assert REGISTRY.get_sample_value("inboxd_live_streams_dropped_total") == dropped_before + 1
     # The server closes it; the client then reads what had reached it.
     received = await asyncio.to_thread(_read_until_closed, sock)
     got = [int(line[4:]) for line in received.split(b"\n") if line.startswith(b"id: ")]

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from inboxd import metrics
 from inboxd.delivery.listener import listen
 from inboxd.live import store as live_store
 from inboxd.live.store import LiveEvent
@@ -104,10 +105,12 @@ class LiveHub:
                         self.position = max(self.position, await live_store.head(conn))
                     self._current = True
         self.subscribers.add(subscriber)
+        metrics.live_streams.set(len(self.subscribers))
         return self.position
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        metrics.live_streams.set(len(self.subscribers))
 
     def _start(self) -> None:
         if self._tasks:
@@ -164,4 +167,5 @@ class LiveHub:
         frames = [(event.id, frame(event)) for event in events]
         for subscriber in list(self.subscribers):
             if not subscriber.offer(events, frames):
-                self.subscribers.discard(subscriber)
+                metrics.live_streams_dropped.inc()
+                self.unsubscribe(subscriber)

@@ -37,7 +37,6 @@ def _event_id(problems: Problems, path: str, value: str | None) -> int | None:
 @router.get(
     "/live",
     summary="Live events (server-sent events)",
-    response_class=JSON,
     **require(Scope.VIEW_ALL_CHATS, openapi_extra=_STREAM_DOC),
 )
 async def live(
