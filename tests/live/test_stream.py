@@ -127,6 +127,14 @@ async def test_a_bad_event_id_is_a_400_naming_it(rig: WhatsAppRig, header: str |
     assert body["details"][0]["path"] == ("header.Last-Event-ID" if header is not None else "query.after")
 
 
+async def test_an_empty_last_event_id_starts_from_now(rig: WhatsAppRig) -> None:
+    token = await rig_token(rig)
+    async with httpx.AsyncClient(base_url=rig.server.url, timeout=httpx.Timeout(30, read=5)) as http, http.stream(
+        "GET", LIVE, headers={"Authorization": f"Bearer {token}", "Last-Event-ID": ""}
+    ) as response:
+        assert response.status_code == 200
+
+
 async def test_last_event_id_wins_over_after(rig: WhatsAppRig, db: Database) -> None:
     """An EventSource reconnects with the URL it was opened with (an old `?after=`) and the
     Last-Event-ID of what it got since: the header decides."""

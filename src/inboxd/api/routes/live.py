@@ -25,9 +25,9 @@ _STREAM_DOC: dict[str, Any] = {
 
 
 def _event_id(problems: Problems, path: str, value: str | None) -> int | None:
-    if value is None:
+    value = (value or "").strip()
+    if not value:  # absent, or empty (a client that has no id yet)
         return None
-    value = value.strip()
     if not value.isdigit() or len(value) > 18:
         problems.add(path, "must be an event id: a non-negative integer")
         return None
