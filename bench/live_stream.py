@@ -48,6 +48,69 @@ from inboxd.store.tables import live_events
 CLIENT_PROCESSES = 2
 
 
+async def _send_path_cost(spec: Any, *, rounds: int, sends: int, concurrency: int = 64) -> dict[str, Any]:
+    """The live log's cost on the send path, in this process: `accept_outgoing` (the group commit
+    of Send a Message) for `sends` text messages over 64 chats, `concurrency` at a time, with the
+    live log's listener installed and without, alternating, `rounds` times each. CPU is this
+    process's (on SQLite it includes SQLite's work, which runs inline; on PostgreSQL the server's
+    is not in it, the wall time is); statements are counted per write transaction."""
+    from sqlalchemy import event
+
+    from inboxd.delivery.accept import OutgoingItem, accept_outgoing
+    from inboxd.domain_events import DomainEvents
+    from inboxd.live.log import LiveLog
+
+    db = await seed.prepare(spec)
+    try:
+        account = await seed.add_account(db, account_id="15550007000", phone_number_id="100000000007000")
+        chats = await seed.add_chats(db, account, 64)
+        statements: list[int] = []
+
+        def begin(_conn: Any) -> None:
+            statements.append(0)
+
+        def execute(*_args: Any) -> None:
+            if statements:
+                statements[-1] += 1
+
+        event.listen(db.engine.sync_engine, "begin", begin)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", execute)
+        figures: dict[str, list[dict[str, float]]] = {"without_log": [], "with_log": []}
+        item = [OutgoingItem("text", {"text": "Your order is on its way"})]
+        for _ in range(rounds):
+            for variant in ("without_log", "with_log"):
+                events = DomainEvents()
+                log_ = LiveLog(db) if variant == "with_log" else None
+                if log_ is not None:
+                    log_.install(events)
+                statements.clear()
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                for start in range(0, sends, concurrency):
+                    await asyncio.gather(*(
+                        accept_outgoing(db, chats[n % len(chats)], account.id, item, now=int(time.time() * 1000),
+                                        events=events)
+                        for n in range(start, min(start + concurrency, sends))
+                    ))
+                cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+                if log_ is not None:
+                    log_.uninstall()
+                groups = [n for n in statements if n > 0]
+                figures[variant].append({"cpu_us_per_send": cpu / sends * 1e6, "wall_us_per_send": wall / sends * 1e6,
+                                         "transactions": len(groups),
+                                         "statements_per_transaction": sum(groups) / max(len(groups), 1)})
+    finally:
+        await db.dispose()
+
+    def median(variant: str, key: str) -> float:
+        return round(sorted(r[key] for r in figures[variant])[len(figures[variant]) // 2], 1)
+
+    out: dict[str, Any] = {"sends": sends, "rounds": rounds, "concurrency": concurrency, "runs": figures}
+    for variant in figures:
+        out[variant] = {key: median(variant, key) for key in figures[variant][0]}
+    out["cpu_ratio"] = round(out["with_log"]["cpu_us_per_send"] / out["without_log"]["cpu_us_per_send"], 3)
+    return out
+
+
 def _percentile(counts: dict[int, int], p: float) -> int | None:
     total = sum(counts.values())
     if not total:
@@ -132,6 +195,24 @@ def _wait_ready(procs: list[Proc], timeout: float = 60) -> None:
                 raise RuntimeError(f"{p.name} exited:\n{p.tail()}")
         time.sleep(0.1)
     raise RuntimeError("the stream clients did not connect")
+
+
+def send_path_cost(cfg: Any) -> dict[str, Any]:
+    """The live log's cost on the send path, on SQLite and on PostgreSQL (see `_send_path_cost`)."""
+    rounds, sends = (2, 256) if cfg.quick else (5, 4000)
+    out: dict[str, Any] = {}
+    for kind in ("sqlite", "postgresql"):
+        with workdir(f"live-cost-{kind}") as work, fresh_db(kind, work) as spec:
+            try:
+                out[kind] = asyncio.run(_send_path_cost(spec, rounds=rounds, sends=sends))
+            except OSError as exc:  # no PostgreSQL here
+                out[kind] = {"skipped": str(exc)}
+                continue
+        r = out[kind]
+        log(f"live send path ({kind}): {r['without_log']['cpu_us_per_send']} → {r['with_log']['cpu_us_per_send']} µs CPU "
+            f"per send, {r['without_log']['statements_per_transaction']} → {r['with_log']['statements_per_transaction']} "
+            f"statements per transaction")
+    return out
 
 
 def live(cfg: Any) -> dict[str, Any]:
@@ -221,5 +302,6 @@ def live(cfg: Any) -> dict[str, Any]:
         log(f"live: {streams} streams, {i['events_per_s']} events/s, commit→stream p50 {i['commit_to_stream_p50_ms']} "
             f"p99 {i['commit_to_stream_p99_ms']} ms, {i['cpu_us_per_event_per_stream']} µs CPU/event/stream, "
             f"gaps {i['gaps']} dup {i['duplicates']}, RSS {i['peak_rss_mb']} MB")
+    result["send_path"] = send_path_cost(cfg)
     save_result("live", result)
     return result

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.store.tables import live_cursor, live_events
-from inboxd.store.upsert import insert_for
 
 NOTIFY_CHANNEL = "inboxd_live"
 CURSOR = "events"  # the one row of `live_cursor`
@@ -38,14 +38,20 @@ async def reserve_ids(conn: AsyncConnection, count: int) -> int:
     the other processes when the transaction commits."""
     if conn.dialect.name == "postgresql":
         result = await conn.execute(_RESERVE_AND_NOTIFY, {"name": CURSOR, "n": count, "channel": NOTIFY_CHANNEL})
-        return int(result.scalar_one())
-    stmt = insert_for(conn, live_cursor).values(name=CURSOR, last_id=count)
-    stmt = stmt.on_conflict_do_update(
+    else:
+        result = await conn.execute(_RESERVE, {"name": CURSOR, "last_id": count})
+    return int(result.scalar_one())
+
+
+def _reserve() -> Any:
+    stmt = sqlite.insert(live_cursor)
+    return stmt.on_conflict_do_update(
         index_elements=["name"], set_={"last_id": live_cursor.c.last_id + stmt.excluded.last_id}
     ).returning(live_cursor.c.last_id)
-    return int((await conn.execute(stmt)).scalar_one())
 
 
+# Built once: they run in every transaction that changes something an agent sees.
+_RESERVE = _reserve()
 _RESERVE_AND_NOTIFY = sa.text(
     "WITH taken AS ("
     " INSERT INTO live_cursor (name, last_id) VALUES (:name, :n)"
@@ -55,8 +61,11 @@ _RESERVE_AND_NOTIFY = sa.text(
 )
 
 
+_INSERT = live_events.insert()
+
+
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await conn.execute(live_events.insert(), rows)
+    await conn.execute(_INSERT, rows)
 
 
 _HEAD = sa.select(live_cursor.c.last_id).where(live_cursor.c.name == CURSOR)

@@ -99,13 +99,16 @@ async def get_chat(conn: AsyncConnection, chat_id: str) -> sa.RowMapping | None:
     return row
 
 
+_CHATS_BY_IDS = _CHAT_WITH_ACCOUNT.where(chats.c.id.in_(sa.bindparam("b_ids", expanding=True))).order_by(chats.c.id)
+_CHATS_BY_IDS_LOCKED = _CHATS_BY_IDS.with_for_update(of=chats)  # (SQLite leaves FOR UPDATE out)
+
+
 async def get_chats(conn: AsyncConnection, chat_ids: list[str], *, lock: bool = False) -> list[sa.RowMapping]:
     """The chats with these ids (with their channel and account phone), in id order; `lock`
-    takes their row locks on PostgreSQL, in that order."""
-    query = _CHAT_WITH_ACCOUNT.where(chats.c.id.in_(chat_ids)).order_by(chats.c.id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=chats)
-    return list((await conn.execute(query)).mappings())
+    takes their row locks on PostgreSQL, in that order. (The live log reads its transaction's
+    chats with this: built once, like `_CHAT_BY_ID`.)"""
+    query = _CHATS_BY_IDS_LOCKED if lock else _CHATS_BY_IDS
+    return list((await conn.execute(query, {"b_ids": chat_ids})).mappings())
 
 
 async def find_chat(conn: AsyncConnection, channel_account_id: str, contact_id: str) -> sa.RowMapping | None:
