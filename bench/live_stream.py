@@ -8,9 +8,11 @@ one of the chats' contacts. Two client processes (`bench.live_clients`) hold the
 
 Figures: commit → event on the stream (the event's `created_at`, taken just before its commit,
 to the moment the client read it) p50 / p99 / max over every event of every stream committed in
-the measured window; gaps and duplicates per stream (must be 0); the server's peak RSS; its CPU
-per event per stream: the server's CPU during the measured window minus its CPU for the same
-load with no stream open (measured first), divided by the events delivered to all streams.
+the measured window — and the same with 2 streams open (same load, measured just before: what
+the host and the changes alone make of the latency); gaps and duplicates per stream (must be 0); the server's peak RSS; its CPU
+per event per stream: the server's CPU during the measured window minus what the same changes
+cost with no stream open (measured first, per event, times the window's events), divided by the
+events delivered to all streams. The machine's load average is recorded with the figures.
 """
 
 from __future__ import annotations
@@ -218,10 +220,12 @@ def send_path_cost(cfg: Any) -> dict[str, Any]:
 def live(cfg: Any) -> dict[str, Any]:
     seconds = cfg.seconds(60, quick=3)
     baseline_seconds = cfg.seconds(30, quick=2)
+    reference_seconds = cfg.seconds(30, quick=2)
     streams = 20 if cfg.quick else 200
     rate = 100.0
     result: dict[str, Any] = {"scenario": "live", "db": "sqlite", "streams": streams, "changes_per_s": rate,
-                              "duration_s": seconds, "baseline_s": baseline_seconds, "machine": machine()}
+                              "duration_s": seconds, "baseline_s": baseline_seconds, "reference_s": reference_seconds,
+                              "machine": machine()}
     with workdir("live") as work, processes(), fresh_db("sqlite", work) as spec:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -237,6 +241,64 @@ def live(cfg: Any) -> dict[str, Any]:
         def load(duration: float) -> dict[str, int]:
             return asyncio.run(_changes(url, token, chat_ids, contacts, account, rate=rate, seconds=duration))
 
+        def phase(count: int, duration: float, name: str, profile: bool = False) -> dict[str, Any]:
+            """`count` streams open while the load runs `duration` seconds: the figures."""
+            window = work / f"{name}-window.json"
+            per = max(1, count // CLIENT_PROCESSES)
+            outs = [work / f"{name}-streams{n}.json" for n in range(CLIENT_PROCESSES)]
+            clients = [
+                Proc(f"{name}-streams{n}", [PY, "-m", "bench.live_clients", "--port", str(port), "--token", token,
+                                            "--streams", str(per), "--database-url", spec.url, "--window", str(window),
+                                            "--out", str(outs[n])], clean_env(), work / f"{name}-streams{n}.log").start()
+                for n in range(CLIENT_PROCESSES)
+            ]
+            _wait_ready(clients)
+            load_before = os.getloadavg()  # the machine is shared: how busy it was (before, after)
+            t0, cpu0 = int(time.time() * 1000), _cpu_s(server.pid)
+            prof = _profile(cfg, server, name, work, duration) if profile else None
+            measured = load(duration)
+            t1, cpu1 = int(time.time() * 1000), _cpu_s(server.pid)
+            if profile:
+                result["profile"] = _profile_done(prof)
+            events, last_id = asyncio.run(_log_ids(spec, t0, t1))
+            window.write_text(json.dumps({"t0_ms": t0, "t1_ms": t1, "last_id": last_id}))
+            for client in clients:  # each reads on until its streams have `last_id`, then reports
+                client.stop(timeout=120)
+            parts = [json.loads(o.read_text()) for o in outs]
+            counts: dict[int, int] = {}
+            for part in parts:
+                for ms, n in part["latency_ms_counts"].items():
+                    counts[int(ms)] = counts.get(int(ms), 0) + n
+            delivered = sum(counts.values())
+            window_s = (t1 - t0) / 1000
+            # The changes' own work scales with the events they make (deliveries, statuses): the
+            # baseline's CPU per event, times this window's events, is what the streams did not cost.
+            extra_cpu = (cpu1 - cpu0) - baseline["server_cpu_s"] / max(baseline["events"], 1) * events
+            return {
+                "streams": per * CLIENT_PROCESSES,
+                "changes": measured,
+                "window_s": round(window_s, 1),
+                "changes_per_s": round((measured["sends"] + measured["webhooks"]) / window_s, 1),
+                "load_average": [round(x, 2) for x in load_before + os.getloadavg()],
+                "events_in_window": events,
+                "events_per_s": round(events / window_s, 1),
+                "deliveries": delivered,
+                "expected_deliveries": events * per * CLIENT_PROCESSES,
+                "gaps": sum(p["gaps"] for p in parts),
+                "duplicates": sum(p["duplicates"] for p in parts),
+                "streams_ended_early": sum(p["ended_early"] for p in parts),
+                "commit_to_stream_p50_ms": _percentile(counts, 50),
+                "commit_to_stream_p90_ms": _percentile(counts, 90),
+                "commit_to_stream_p99_ms": _percentile(counts, 99),
+                "commit_to_stream_max_ms": max(counts) if counts else None,
+                "server_cpu_s": round(cpu1 - cpu0, 2),
+                "server_cpu_share": round((cpu1 - cpu0) / window_s, 3),
+                "cpu_us_per_event_per_stream": round(extra_cpu / delivered * 1e6, 2) if delivered else None,
+                "peak_rss_mb": server.record_peak(),
+                "client_cpu_s": [p["client_cpu_s"] for p in parts],
+                "simulator_peak_rss_mb": sim.proc.record_peak() if sim.proc else None,
+            }
+
         if cfg.warm():
             load(cfg.warm())
             asyncio.run(_wait_read(spec, timeout=30))  # its deliveries and statuses done
@@ -250,57 +312,15 @@ def live(cfg: Any) -> dict[str, Any]:
         log(f"live baseline: {base} → {base_events} events, server CPU {cpu1 - cpu0:.2f}s in {(t1 - t0) / 1000:.1f}s")
         asyncio.run(_wait_read(spec, timeout=30))
 
-        window = work / "window.json"
-        outs = [work / f"streams{i}.json" for i in range(CLIENT_PROCESSES)]
-        clients = [
-            Proc(f"streams{i}", [PY, "-m", "bench.live_clients", "--port", str(port), "--token", token,
-                                 "--streams", str(streams // CLIENT_PROCESSES), "--database-url", spec.url,
-                                 "--window", str(window), "--out", str(outs[i])], clean_env(), work / f"streams{i}.log")
-            .start()
-            for i in range(CLIENT_PROCESSES)
-        ]
-        _wait_ready(clients)
-        t0, cpu0 = int(time.time() * 1000), _cpu_s(server.pid)
-        prof = _profile(cfg, server, "live", work, seconds)
-        measured = load(seconds)
-        t1, cpu1 = int(time.time() * 1000), _cpu_s(server.pid)
-        result["profile"] = _profile_done(prof)
-        events, last_id = asyncio.run(_log_ids(spec, t0, t1))
-        window.write_text(json.dumps({"t0_ms": t0, "t1_ms": t1, "last_id": last_id}))
-        for client in clients:  # each reads on until its streams have `last_id`, then reports
-            client.stop(timeout=120)
-        parts = [json.loads(o.read_text()) for o in outs]
-        counts: dict[int, int] = {}
-        for part in parts:
-            for ms, n in part["latency_ms_counts"].items():
-                counts[int(ms)] = counts.get(int(ms), 0) + n
-        delivered = sum(counts.values())
-        window_s = (t1 - t0) / 1000
-        extra_cpu = (cpu1 - cpu0) - baseline["server_cpu_s"] / baseline["seconds"] * window_s
-        result["inboxd"] = {
-            "changes": measured,
-            "events_in_window": events,
-            "events_per_s": round(events / window_s, 1),
-            "deliveries": delivered,
-            "expected_deliveries": events * streams,
-            "gaps": sum(p["gaps"] for p in parts),
-            "duplicates": sum(p["duplicates"] for p in parts),
-            "streams_ended_early": sum(p["ended_early"] for p in parts),
-            "commit_to_stream_p50_ms": _percentile(counts, 50),
-            "commit_to_stream_p90_ms": _percentile(counts, 90),
-            "commit_to_stream_p99_ms": _percentile(counts, 99),
-            "commit_to_stream_max_ms": max(counts) if counts else None,
-            "server_cpu_s": round(cpu1 - cpu0, 2),
-            "server_cpu_share": round((cpu1 - cpu0) / window_s, 3),
-            "cpu_us_per_event_per_stream": round(extra_cpu / delivered * 1e6, 2) if delivered else None,
-            "peak_rss_mb": server.record_peak(),
-            "client_cpu_s": [p["client_cpu_s"] for p in parts],
-            "simulator_peak_rss_mb": sim.proc.record_peak() if sim.proc else None,
-        }
+        # The same load with 2 streams (the host's and the changes' own latency), then with all.
+        result["reference_2_streams"] = phase(2, reference_seconds, "reference")
+        asyncio.run(_wait_read(spec, timeout=30))
+        result["inboxd"] = phase(streams, seconds, "live", profile=True)
         result["baseline_no_streams"] = baseline
-        i = result["inboxd"]
+        i, ref = result["inboxd"], result["reference_2_streams"]
         log(f"live: {streams} streams, {i['events_per_s']} events/s, commit→stream p50 {i['commit_to_stream_p50_ms']} "
-            f"p99 {i['commit_to_stream_p99_ms']} ms, {i['cpu_us_per_event_per_stream']} µs CPU/event/stream, "
+            f"p99 {i['commit_to_stream_p99_ms']} ms (2 streams: p50 {ref['commit_to_stream_p50_ms']} p99 "
+            f"{ref['commit_to_stream_p99_ms']} ms), {i['cpu_us_per_event_per_stream']} µs CPU/event/stream, "
             f"gaps {i['gaps']} dup {i['duplicates']}, RSS {i['peak_rss_mb']} MB")
     result["send_path"] = send_path_cost(cfg)
     save_result("live", result)
