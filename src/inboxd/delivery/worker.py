@@ -235,15 +235,17 @@ class DeliveryWorker:
         # them in (statuses, then adoption), so the two do not deadlock on PostgreSQL.
         ordered = sorted(batch, key=lambda item: item[0]["id"])
         async with self.db.write() as conn:
+            attached: list[dict[str, Any]] = []
             changed = await messages_store.attach_external_ids(
-                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in ordered], now
+                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in ordered], now, attached
             )
             await outbox_store.finish_many(conn, sorted(row["outbox_id"] for row, _, _ in ordered), self.owner)
+            # Each message now shows its wamid (`channelInfo.id`); the rows after a parked status
+            # applied to it come after (the later notice of a message is its state).
+            for message in attached:
+                await self.events.publish(conn, MESSAGE_UPDATED, message=message, fields=["channelInfo"])
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
-            # Each message now shows its wamid (`channelInfo.id`), status change or not.
-            for message in await messages_store.get_messages(conn, [row["id"] for row, _, _ in ordered]):
-                await self.events.publish(conn, MESSAGE_UPDATED, message=dict(message), fields=["channelInfo"])
         for row, _, done in batch:
             self.waiters.resolve(row["id"])
             if not done.done():

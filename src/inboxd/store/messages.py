@@ -343,23 +343,29 @@ _ATTACH = (
 
 
 async def attach_external_ids(
-    conn: AsyncConnection, items: list[tuple[str, str, str]], now: int
+    conn: AsyncConnection,
+    items: list[tuple[str, str, str]],
+    now: int,
+    attached_rows: list[dict[str, Any]] | None = None,
 ) -> list[sa.RowMapping]:
     """`attach_external_id` for many sent messages, (message id, account id, wamid) each, in a
     few statements: the rows that have no provider id yet take theirs, then the statuses parked
-    for those wamids are applied. Returns the rows after each applied status."""
+    for those wamids are applied. Returns the rows after each applied status; `attached_rows`,
+    if given, receives each row that took its wamid, as it is after that."""
     if not items:
         return []
     ids = [mid for mid, _, _ in items]
-    without: set[str] = set()
+    without: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), _IN_CHUNK):
-        query = sa.select(messages.c.id).where(
+        query = sa.select(messages).where(
             messages.c.id.in_(ids[start : start + _IN_CHUNK]), messages.c.external_id.is_(None)
         )
-        without |= set((await conn.execute(query)).scalars())
+        without.update({row["id"]: dict(row) for row in (await conn.execute(query)).mappings()})
     attached = [(mid, account, wamid) for mid, account, wamid in items if mid in without]
     if not attached:
         return []
+    if attached_rows is not None:
+        attached_rows += [{**without[mid], "external_id": wamid, "updated_at": now} for mid, _, wamid in attached]
     await conn.execute(_ATTACH, [{"b_id": mid, "b_wamid": wamid, "b_now": now} for mid, _, wamid in attached])
     by_key = {(account, wamid): mid for mid, account, wamid in attached}
     parked: list[Any] = []

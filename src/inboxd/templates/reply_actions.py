@@ -65,14 +65,15 @@ class ContactAnswers:
         chat_id = message["chat_id"]
         if is_stop_word(message, self.stop_words):
             await mark_unsubscribed(conn, chat_id, now, self.events)
-            await self._take_action(conn, chat_id)
+            await self._use_action(conn, chat_id)
             return
-        action = await self._take_action(conn, chat_id)
+        action = await self._use_action(conn, chat_id)
         if action is None or _expired(action, now):
             return
         await self._apply(conn, message, action, now)
 
-    async def _take_action(self, conn: AsyncConnection, chat_id: str) -> dict[str, Any] | None:
+    async def _use_action(self, conn: AsyncConnection, chat_id: str) -> dict[str, Any] | None:
+        """`_take_action`, announcing the chat's cleared `replyAction`."""
         action = await _take_action(conn, chat_id)
         if action is not None:
             await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction"])
