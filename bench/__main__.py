@@ -1,7 +1,7 @@
 """`python -m bench <scenario> [--quick] [--duration S] [--profile]`.
 
-Scenarios: send-async (1), send-e2e (2), inbound (3), history (4), postgres (5), all, report.
-`all` runs 1–5 and writes docs/benchmarks.md; `report` rewrites it from bench/results/*.json.
+Scenarios: send-async (1), send-e2e (2), inbound (3), history (4), postgres (5), live (6), all,
+report. `all` runs 1–6 and writes docs/benchmarks.md; `report` rewrites it from bench/results/*.json.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 
 from bench import report
 from bench.common import log, require_wrk, stop_all
+from bench.live_stream import live
 from bench.scenarios import Config, history, inbound, postgres, send_async, send_e2e
 
 SCENARIOS = {
@@ -19,8 +20,9 @@ SCENARIOS = {
     "inbound": lambda cfg: inbound(cfg),
     "history": lambda cfg: history(cfg),
     "postgres": lambda cfg: postgres(cfg),
+    "live": lambda cfg: live(cfg),
 }
-ALIASES = {"1": "send-async", "2": "send-e2e", "3": "inbound", "4": "history", "5": "postgres"}
+ALIASES = {"1": "send-async", "2": "send-e2e", "3": "inbound", "4": "history", "5": "postgres", "6": "live"}
 
 
 def main(argv: list[str] | None = None) -> int:

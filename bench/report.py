@@ -38,6 +38,18 @@ def _ratio(a: float | None, b: float | None, invert: bool = False) -> str:
     return f"{r:.2f}×"
 
 
+def _load_average(figures: dict[str, Any]) -> str:
+    """The 1-minute load average before and after a run: `a → b`."""
+    load = figures.get("load_average") or []
+    return f"{load[0]:g} → {load[3]:g}" if len(load) == 6 else "–"
+
+
+def _latencies(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "–"
+    return " / ".join(_fmt(figures[f"commit_to_stream_{p}_ms"]) for p in ("p50", "p90", "p99", "max")) + " ms"
+
+
 def _ok(flag: bool | None) -> str:
     return "–" if flag is None else ("**met**" if flag else "**missed**")
 
@@ -172,6 +184,39 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
                         f"{_fmt(i['delivered_per_s'])}; {_fmt(i['accept_to_read_p50_ms'])} / "
                         f"{_fmt(i['accept_to_read_p99_ms'])} ms; {i['lost']} / {i['duplicated']}; peak RSS {_fmt(rss, ' MB')}",
                         "", "", "(scenario 2's)", ""))
+    s6 = _load("live")
+    if s6:
+        i, ref = s6["inboxd"], s6.get("reference_2_streams")
+        rss_all.append(i["peak_rss_mb"] or 0)
+        base = s6.get("baseline_no_streams") or {}
+        out += [
+            (f"6 Live streams (SQLite, 1 process, {s6['streams']} streams, {s6['changes_per_s']:g} changes/s, "
+             f"{s6['duration_s']:g} s; the shared machine's 1-min load average {_load_average(i)})",
+             "commit → event on the stream p50 / p90 / p99 / max",
+             _latencies(i), f"2 streams, same load: {_latencies(ref)}" if ref else "",
+             _ratio(i["commit_to_stream_p99_ms"], (ref or {}).get("commit_to_stream_p99_ms")), "p99 ≤ 100 ms", ""),
+            ("", "events/s; deliveries (events × streams) / expected; gaps / duplicates",
+             f"{_fmt(i['events_per_s'])}; {_fmt(i['deliveries'])} / {_fmt(i['expected_deliveries'])}; "
+             f"{i['gaps']} / {i['duplicates']}", "", "", "all; 0 / 0", ""),
+            ("", "server CPU per event per stream (with streams − the changes' own CPU per event without)",
+             _fmt(i["cpu_us_per_event_per_stream"], " µs"),
+             f"server CPU per event without streams {_fmt(round(base['server_cpu_s'] / max(base['events'], 1) * 1e6) if base else None, ' µs')}",
+             "", "reported", ""),
+            ("", "peak RSS", _fmt(i["peak_rss_mb"], " MB"), "", "", "≤ 250 MB", ""),
+        ]
+        for kind, cost in (s6.get("send_path") or {}).items():
+            if "with_log" not in cost:
+                continue
+            w, wo = cost["with_log"], cost["without_log"]
+            out.append(("", f"send path ({kind}): accept CPU per send, statements per group transaction "
+                        f"({cost['sends']:,} sends, {cost['concurrency']} at a time, median of {cost['rounds']})",
+                        f"{_fmt(w['cpu_us_per_send'], ' µs')}; {_fmt(w['statements_per_transaction'])}",
+                        f"without the log {_fmt(wo['cpu_us_per_send'], ' µs')}; {_fmt(wo['statements_per_transaction'])}",
+                        f"{cost['cpu_ratio']:.2f}×", "a few statements per group", ""))
+        p99 = i["commit_to_stream_p99_ms"]
+        targets.append(("Scenario 6: commit → event on the stream p99 ≤ 100 ms", p99 is not None and p99 <= 100))
+        targets.append(("Scenario 6: every stream gets every event, no gap, no duplicate",
+                        i["deliveries"] == i["expected_deliveries"] and i["gaps"] == 0 and i["duplicates"] == 0))
     if rss_all:
         targets.append((f"Peak RSS of one server process ≤ 250 MB in every scenario (max {max(rss_all):.0f} MB)",
                         max(rss_all) <= RSS_LIMIT))

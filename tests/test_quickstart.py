@@ -8,12 +8,9 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.support.cli import INBOXD, cli_env, free_port
+from tests.support.cli import INBOXD, cli_env, free_port, wait_healthy
 
 ROOT = Path(__file__).parent.parent
 
@@ -30,15 +27,7 @@ def test_readme_quickstart(tmp_path: Path) -> None:
     server = subprocess.Popen([*INBOXD, "serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=(tmp_path / "serve.log").open("wb"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
+        wait_healthy(f"http://127.0.0.1:{port}", [server], tmp_path / "serve.log")
         script = quickstart_block().replace("127.0.0.1:8080", f"127.0.0.1:{port}")
         script = script.replace("source .venv/bin/activate", f'export PATH="{Path(sys.executable).parent}:$PATH"')
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env={**env, "HOME": os.environ.get("HOME", "/tmp")},

@@ -191,6 +191,26 @@ class Settings(BaseSettings):
             "`phone_number_quality_update` webhook)."
         ),
     )
+    # --- the live stream (docs/live.md)
+    live_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description=(
+            "How long the live event log keeps events for streams that reconnect with Last-Event-ID; a stream "
+            "resuming from an older id gets a `resync` event."
+        ),
+    )
+    live_ping_seconds: float = Field(
+        default=15.0, gt=0, description="Interval of the comment line that keeps idle live streams open through proxies."
+    )
+    live_buffer_events: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "Events a live stream may fall behind before it is dropped (its client reconnects with Last-Event-ID "
+            "and is replayed the rest from the log)."
+        ),
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
 
     @cached_property

@@ -8,23 +8,31 @@ import logging
 
 from inboxd.delivery.accept import IDEMPOTENCY_WINDOW_MS
 from inboxd.domain.clock import now_ms
+from inboxd.live import store as live_store
 from inboxd.store import retention
 from inboxd.store.db import Database
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 24 * 3600 * 1000
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
 UNMATCHED_STATUS_KEEP_MS = 7 * DAY_MS  # a status for a message that is not ours (another app on the number)
 
 
-async def purge_once(db: Database, *, webhook_retention_days: float) -> dict[str, int]:
+async def purge_once(db: Database, *, webhook_retention_days: float, live_retention_hours: float = 24.0) -> dict[str, int]:
     now = now_ms()
-    counts = {"webhook_events": 0}
+    counts = {"webhook_events": 0, "live_events": 0}
     while True:  # in batches, one short transaction each
         async with db.write() as conn:
             n = await retention.purge_webhook_events(conn, processed_before=now - int(webhook_retention_days * DAY_MS))
         counts["webhook_events"] += n
         if n < retention.BATCH:
+            break
+    while True:
+        async with db.write() as conn:
+            n = await live_store.purge(conn, created_before=now - int(live_retention_hours * HOUR_MS))
+        counts["live_events"] += n
+        if n < live_store.PURGE_BATCH:
             break
     async with db.write() as conn:
         counts["idempotency_keys"] = await retention.purge_idempotency_keys(conn, created_before=now - IDEMPOTENCY_WINDOW_MS)
@@ -34,10 +42,19 @@ async def purge_once(db: Database, *, webhook_retention_days: float) -> dict[str
     return counts
 
 
-async def run(db: Database, stop: asyncio.Event, *, webhook_retention_days: float, every_seconds: float = 600) -> None:
+async def run(
+    db: Database,
+    stop: asyncio.Event,
+    *,
+    webhook_retention_days: float,
+    live_retention_hours: float = 24.0,
+    every_seconds: float = 600,
+) -> None:
     while not stop.is_set():
         try:
-            counts = await purge_once(db, webhook_retention_days=webhook_retention_days)
+            counts = await purge_once(
+                db, webhook_retention_days=webhook_retention_days, live_retention_hours=live_retention_hours
+            )
             if any(counts.values()):
                 log.info("housekeeping purged %s", counts)
         except Exception:

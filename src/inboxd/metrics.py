@@ -47,3 +47,10 @@ def set_channel_problems(counts: list[tuple[str, str, str, int]]) -> None:
     channel_problems_active.clear()
     for channel, account_id, severity, count in counts:
         channel_problems_active.labels(channel, account_id, severity).set(count)
+
+
+# --- the live stream (docs/live.md)
+live_streams = Gauge("inboxd_live_streams", "Live streams open in this process", registry=REGISTRY)
+live_streams_dropped = Counter(
+    "inboxd_live_streams_dropped_total", "Live streams dropped for reading too slowly (they reconnect)", registry=REGISTRY
+)

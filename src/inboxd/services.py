@@ -22,6 +22,7 @@ from inboxd.events import EventService
 from inboxd.health import webhooks as health_webhooks
 from inboxd.health.monitor import HealthMonitor
 from inboxd.inbound.processor import InboundProcessor
+from inboxd.live import LiveService
 from inboxd.media.filestore import FileStore, open_file_store
 from inboxd.shutdown import Shutdown
 from inboxd.store.accounts import ACCOUNTS_CHANGED_CHANNEL
@@ -50,6 +51,8 @@ class Services:
     event_delivery: EventService | None = None
     # Channel health: problems from Graph's answers, Meta's account webhooks, webhook silence.
     health: HealthMonitor | None = None
+    # The live event log (written on every change) and this process's streams' hub.
+    live: LiveService | None = None
     _stop: Shutdown = field(default_factory=Shutdown)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -71,6 +74,8 @@ class Services:
         services.event_delivery.install(events)
         install_templates(services)  # template status webhooks, stop words, reply actions
         services.install_health()
+        services.live = LiveService(settings, db)
+        services.live.install(events)
         return services
 
     def install_health(self) -> None:
@@ -113,7 +118,10 @@ class Services:
                 self._tasks.append(loop.create_task(self.event_delivery.run(self._stop)))
             self._tasks.append(
                 loop.create_task(
-                    housekeeping.run(self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days)
+                    housekeeping.run(
+                        self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days,
+                        live_retention_hours=self.settings.live_retention_hours,
+                    )
                 )
             )
 
@@ -141,6 +149,8 @@ class Services:
     async def aclose(self) -> None:
         await self.stop_workers()
         await self.http.aclose()
+        if self.live is not None:
+            await self.live.aclose()
         if self.event_delivery is not None:
             await self.event_delivery.aclose()
         await self.files.aclose()

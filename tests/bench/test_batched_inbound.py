@@ -127,14 +127,15 @@ async def test_ensure_chats_makes_missing_chats_once_and_touches_existing(
     account = wa_account.account.id
     existing = await _chat(db, account, "972500003000")
     async with db.write() as conn:
-        first = await chats_store.ensure_chats(
+        first, made = await chats_store.ensure_chats(
             conn, channel_account_id=account, contacts={"972500003000": "Dana", "972500003001": None}, now=50
         )
     async with db.write() as conn:
-        again = await chats_store.ensure_chats(
+        again, made_again = await chats_store.ensure_chats(
             conn, channel_account_id=account, contacts={"972500003001": "Noa", "972500003000": None}, now=60
         )
     assert first == again and first["972500003000"] == existing
+    assert made == {first["972500003001"]} and made_again == set()
     async with db.read() as conn:
         rows = {r.contact_id: r for r in (await conn.execute(sa.select(chats))).all()}
     assert len(rows) == 2

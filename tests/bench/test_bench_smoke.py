@@ -50,3 +50,15 @@ def test_send_async_for_two_seconds_with_the_framework_baseline(results: Path) -
     assert inboxd["stored_messages"] >= inboxd["requests"]  # every answered send was stored
     assert data["fastapi"]["requests"] > 0
     assert (results / "send_async.json").exists()
+
+
+def test_live_streams_briefly(results: Path) -> None:
+    from bench.live_stream import live
+    from bench.scenarios import Config
+
+    data = live(Config(quick=True, duration=2, warmup=0))
+    inboxd = data["inboxd"]
+    assert inboxd["changes"]["errors"] == 0 and inboxd["events_in_window"] > 0
+    assert inboxd["deliveries"] == inboxd["expected_deliveries"]  # every stream got every event of the window
+    assert inboxd["gaps"] == 0 and inboxd["duplicates"] == 0
+    assert (results / "live.json").exists()

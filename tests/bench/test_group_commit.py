@@ -12,28 +12,18 @@ import sqlalchemy as sa
 
 from inboxd.delivery.accept import Accepted, Idempotency, OutgoingItem, accept_outgoing
 from inboxd.domain.errors import Conflict
-from inboxd.domain.ids import new_id
-from inboxd.store import chats as chats_store
 from inboxd.store.db import Database
 from inboxd.store.tables import chats, messages, outbox
 from tests.conftest import WhatsAppAccountSpec
+from tests.support.seed import empty_chats
 from tests.support.transactions import count_write_transactions
-
-
-async def _chats(db: Database, account_id: str, n: int) -> list[str]:
-    out = []
-    async with db.write() as conn:
-        for i in range(n):
-            out.append(await chats_store.ensure_chat(
-                conn, chat_id=new_id(), channel_account_id=account_id, contact_id=f"97250010{i:04d}", title=None, now=1))
-    return out
 
 
 async def test_concurrent_sends_share_transactions_and_keep_each_chats_order(
     db: Database, wa_account: WhatsAppAccountSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = wa_account.account.id
-    chat_ids = await _chats(db, account, 10)
+    chat_ids = await empty_chats(db, account, 10)
     transactions = count_write_transactions(db, monkeypatch)
     sends = []
     for n in range(120):
@@ -62,7 +52,7 @@ async def test_concurrent_sends_share_transactions_and_keep_each_chats_order(
 
 async def test_idempotency_inside_groups(db: Database, wa_account: WhatsAppAccountSpec) -> None:
     account = wa_account.account.id
-    [chat_id] = await _chats(db, account, 1)
+    [chat_id] = await empty_chats(db, account, 1)
     key = Idempotency("crm-1", "hash-a")
     item = [OutgoingItem("text", {"text": "once"})]
     results = await asyncio.gather(*[accept_outgoing(db, chat_id, account, item, now=5, idempotency=key) for _ in range(20)])
@@ -76,7 +66,7 @@ async def test_idempotency_inside_groups(db: Database, wa_account: WhatsAppAccou
 
 async def test_one_failing_request_fails_alone(db: Database, wa_account: WhatsAppAccountSpec) -> None:
     account = wa_account.account.id
-    chat_ids = await _chats(db, account, 4)
+    chat_ids = await empty_chats(db, account, 4)
 
     async def refuse(conn: Any, rows: list[dict[str, Any]]) -> None:
         raise ValueError("refused by a listener")
@@ -106,7 +96,7 @@ async def test_accepted_rows_are_the_rows_a_read_after_the_commit_returns(
     from inboxd.store.messages import get_messages
 
     account = wa_account.account.id
-    chat_ids = await _chats(db, account, 3)
+    chat_ids = await empty_chats(db, account, 3)
     grouped = await asyncio.gather(*(
         accept_outgoing(db, chat_id, account, [OutgoingItem("text", {"text": "a"}), OutgoingItem("location", {
             "location": {"latitude": 1.5, "longitude": 2.5}})], now=5000, tmp_send_id="t-1", context="wamid.X")

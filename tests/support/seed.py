@@ -41,3 +41,14 @@ async def chat_with_messages(
         if update:
             await conn.execute(sa.update(chats).where(chats.c.id == chat_id).values(**update))
     return chat_id
+
+
+async def empty_chats(db: Database, account_id: str, count: int, *, first_contact: int = 972500100000) -> list[str]:
+    """`count` chats without messages, one per contact from `first_contact` on."""
+    out = []
+    async with db.write() as conn:
+        for i in range(count):
+            out.append(await chats_store.ensure_chat(
+                conn, chat_id=new_id(), channel_account_id=account_id, contact_id=str(first_contact + i), title=None,
+                now=1))
+    return out

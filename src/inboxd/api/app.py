@@ -18,7 +18,7 @@ from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
-from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
+from inboxd.api.routes import chats, files, health, live, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -37,6 +37,7 @@ def api_router() -> APIRouter:
     router.include_router(scenario_routes.router)  # event subscriptions (docs/events.md)
     router.include_router(quick_reply_routes.router)  # docs/quick-replies.md
     router.include_router(channel_health_routes.router)  # docs/channel-health.md
+    router.include_router(live.router)  # the live stream (docs/live.md)
     return router
 
 

@@ -22,7 +22,7 @@ from inboxd.domain.errors import Conflict
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
-from inboxd.domain_events import MESSAGE_CREATED, DomainEvents
+from inboxd.domain_events import CHAT_UPDATED, MESSAGE_CREATED, DomainEvents
 from inboxd.store import chats as chats_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.db import Database, is_unique_violation
@@ -234,6 +234,7 @@ async def stage_outgoing(
     if events is not None:
         for row in rows:
             await events.publish(conn, MESSAGE_CREATED, message=row)
+        await events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=PREVIEW_FIELDS)
     return rows
 
 
@@ -244,6 +245,10 @@ def _outbox_row(message: dict[str, Any], item: OutgoingItem) -> dict[str, Any]:
         "channel_account_id": message["channel_account_id"], "seq": message["seq"], "attempts": 0,
         "due_at": message["timestamp"], "created_at": message["timestamp"], "next_gap_ms": item.next_gap_ms,
     }
+
+
+# What a new outgoing message changes on its chat (`inboxd.chat.updated`'s `fields`).
+PREVIEW_FIELDS = ["lastMessage", "last_message_timestamp", "updatedAt"]
 
 
 async def _claim_key(conn: AsyncConnection, chat_id: str, idem: Idempotency, ids: list[str], now: int) -> bool:
@@ -403,6 +408,7 @@ async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int,
         if r.events is not None:
             for row in out[id(r)]:
                 await r.events.publish(conn, MESSAGE_CREATED, message=row)
+            await r.events.publish(conn, CHAT_UPDATED, chat_id=r.chat_id, fields=PREVIEW_FIELDS)
     return out
 
 

@@ -32,7 +32,7 @@ from inboxd.delivery.graph_media import MissingFile, forget_media_id, media_id_f
 from inboxd.delivery.waiters import DeliveryWaiters
 from inboxd.domain.clock import now_ms
 from inboxd.domain.status import MessageStatus
-from inboxd.domain_events import MESSAGE_STATUS_CHANGED, DomainEvents
+from inboxd.domain_events import MESSAGE_STATUS_CHANGED, MESSAGE_UPDATED, DomainEvents
 from inboxd.media.filestore import FileStore
 from inboxd.shutdown import GIVE_BACK_SECONDS, finish_or_cancel, give_back, give_back_seconds
 from inboxd.store import accounts as accounts_store
@@ -279,11 +279,16 @@ class DeliveryWorker:
         # them in (statuses, then adoption), so the two do not deadlock on PostgreSQL.
         ordered = sorted(batch, key=lambda item: item[0]["id"])
         async with self.db.write() as conn:
+            attached: list[dict[str, Any]] = []
             changed = await messages_store.attach_external_ids(
-                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in ordered], now
+                conn, [(row["id"], row["channel_account_id"], wamid) for row, wamid, _ in ordered], now, attached
             )
             await outbox_store.finish_many(conn, sorted(row["outbox_id"] for row, _, _ in ordered), self.owner)
             await outbox_store.delay_next(conn, [row for row, _, _ in ordered], now)
+            # Each message now shows its wamid (`channelInfo.id`); the rows after a parked status
+            # applied to it come after (the later notice of a message is its state).
+            for message in attached:
+                await self.events.publish(conn, MESSAGE_UPDATED, message=message, fields=["channelInfo"])
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
             if self.health is not None:  # what a successful send resolves, in the same transaction

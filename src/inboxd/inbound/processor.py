@@ -30,7 +30,14 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
-from inboxd.domain_events import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, DomainEvents
+from inboxd.domain_events import (
+    CHAT_CREATED,
+    CHAT_UPDATED,
+    MESSAGE_CREATED,
+    MESSAGE_STATUS_CHANGED,
+    MESSAGE_UPDATED,
+    DomainEvents,
+)
 from inboxd.inbound.media import FetchedMedia, MediaUnavailable, fetch_media
 from inboxd.media.filestore import FileStore
 from inboxd.shutdown import finish_or_cancel, give_back, give_back_seconds
@@ -58,6 +65,11 @@ async def _until_done_or_stopped(task: asyncio.Task[int], stop: asyncio.Event) -
         stopped.cancel()
     if not task.done():
         await finish_or_cancel([task], stop)
+
+
+# What an incoming message changes on its chat (`inboxd.chat.updated`'s `fields`).
+INCOMING_FIELDS = ["title", "lastMessage", "last_message_timestamp", "lastIncomingMessageTimestamp", "unreadCount",
+                   "updatedAt"]
 
 
 class InboundProcessor:
@@ -327,11 +339,14 @@ class InboundProcessor:
                 )
             )
         for account_id, reports in sorted(by_account.items()):  # one lock order in every process
+            history_only: list[dict[str, object]] = []
             changed = await messages_store.apply_status_reports(
-                conn, channel_account_id=account_id, reports=reports, now=now
+                conn, channel_account_id=account_id, reports=reports, now=now, history_only=history_only
             )
             for message in changed:
                 await self.events.publish(conn, MESSAGE_STATUS_CHANGED, message=message)
+            for message in history_only:
+                await self.events.publish(conn, MESSAGE_UPDATED, message=message, fields=["statusHistory"])
 
     async def _apply_parsed(
         self,
@@ -380,7 +395,11 @@ class InboundProcessor:
                     titles[item.contact_id] = item.profile_name
                 else:
                     titles.setdefault(item.contact_id, None)
-            chat_ids = await chats_store.ensure_chats(conn, channel_account_id=account.id, contacts=titles, now=now)
+            chat_ids, created = await chats_store.ensure_chats(
+                conn, channel_account_id=account.id, contacts=titles, now=now
+            )
+            for chat_id in sorted(created):
+                await self.events.publish(conn, CHAT_CREATED, chat_id=chat_id)
             rows = [
                 await self._message_row(conn, account, item, chat_ids[item.contact_id], fetched, now) for item in group
             ]
@@ -397,6 +416,10 @@ class InboundProcessor:
                 if item.reaction_to:
                     await self._record_reaction(conn, account.id, item)
                 await self.events.publish(conn, MESSAGE_CREATED, message=row)
+            # Every chat of the group was touched (title, updatedAt); those with a new message
+            # also have a new preview, window and unread count.
+            for chat_id in sorted(set(chat_ids.values())):
+                await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=INCOMING_FIELDS)
 
     async def _message_row(
         self,
@@ -453,6 +476,10 @@ class InboundProcessor:
         if emoji:
             reactions.append({"emoji": emoji, "from": item.contact_id, "timestamp": item.timestamp_ms})
         content["reactions"] = reactions
+        updated_at = now_ms()
         await conn.execute(
-            sa.update(messages).where(messages.c.id == target["id"]).values(content=content, updated_at=now_ms())
+            sa.update(messages).where(messages.c.id == target["id"]).values(content=content, updated_at=updated_at)
+        )
+        await self.events.publish(
+            conn, MESSAGE_UPDATED, message={**target, "content": content, "updated_at": updated_at}, fields=["reactions"]
         )

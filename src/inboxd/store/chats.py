@@ -99,6 +99,18 @@ async def get_chat(conn: AsyncConnection, chat_id: str) -> sa.RowMapping | None:
     return row
 
 
+_CHATS_BY_IDS = _CHAT_WITH_ACCOUNT.where(chats.c.id.in_(sa.bindparam("b_ids", expanding=True))).order_by(chats.c.id)
+_CHATS_BY_IDS_LOCKED = _CHATS_BY_IDS.with_for_update(of=chats)  # (SQLite leaves FOR UPDATE out)
+
+
+async def get_chats(conn: AsyncConnection, chat_ids: list[str], *, lock: bool = False) -> list[sa.RowMapping]:
+    """The chats with these ids (with their channel and account phone), in id order; `lock`
+    takes their row locks on PostgreSQL, in that order. (The live log reads its transaction's
+    chats with this: built once, like `_CHAT_BY_ID`.)"""
+    query = _CHATS_BY_IDS_LOCKED if lock else _CHATS_BY_IDS
+    return list((await conn.execute(query, {"b_ids": chat_ids})).mappings())
+
+
 async def find_chat(conn: AsyncConnection, channel_account_id: str, contact_id: str) -> sa.RowMapping | None:
     query = _CHAT_WITH_ACCOUNT.where(chats.c.channel_account_id == channel_account_id, chats.c.contact_id == contact_id)
     return (await conn.execute(query)).mappings().first()
@@ -170,9 +182,9 @@ async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[sa.Ro
 
 async def ensure_chats(
     conn: AsyncConnection, *, channel_account_id: str, contacts: dict[str, str | None], now: int
-) -> dict[str, str]:
-    """`ensure_chat` for many contacts of one account: {contact_id: chat_id}, in a few
-    statements whatever the count. The missing chats are inserted at once with ON CONFLICT DO
+) -> tuple[dict[str, str], set[str]]:
+    """`ensure_chat` for many contacts of one account: ({contact_id: chat_id}, the ids of the
+    chats this created), in a few statements whatever the count. The missing chats are inserted at once with ON CONFLICT DO
     NOTHING (a concurrent webhook for the same new contact makes one chat, as with the upsert);
     every chat this did not create is touched like the upsert's conflict branch (title when
     given, `updated_at`)."""
@@ -200,7 +212,7 @@ async def ensure_chats(
             _TOUCH_CHAT,
             [{"b_id": chat_id, "b_title": contacts[contact] or None, "b_now": now} for contact, chat_id in touched],
         )
-    return found
+    return found, {found[contact] for contact in created}
 
 
 async def _chat_ids(conn: AsyncConnection, channel_account_id: str, contact_ids: list[str]) -> dict[str, str]:

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from inboxd.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+BeforeCommit = Callable[[AsyncConnection], Awaitable[None]]
+AfterCommit = Callable[[AsyncConnection], None]
 
 
 def _json_dumps(value: Any) -> str:
@@ -95,6 +99,7 @@ class Database:
         self.schema = schema
         self._urgent_waiting: set[int] = set()  # tickets of urgent transactions waiting for SQLite's writer
         self._urgent_tickets = 0
+        self._commit_hooks: list[tuple[BeforeCommit, AfterCommit]] = []
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
@@ -167,6 +172,8 @@ class Database:
         if not urgent or self.is_postgres:
             async with _unavailable_as_such(), self._writer.begin() as conn:
                 yield conn
+                await self._before_commit(conn)
+            self._after_commit(conn)
             return
         self._urgent_tickets += 1
         ticket = self._urgent_tickets
@@ -175,8 +182,28 @@ class Database:
             async with _unavailable_as_such(), self._writer.begin() as conn:
                 self._urgent_waiting.discard(ticket)
                 yield conn
+                await self._before_commit(conn)
+            self._after_commit(conn)
         finally:
             self._urgent_waiting.discard(ticket)
+
+    def add_commit_hooks(self, before: BeforeCommit, after: AfterCommit) -> Callable[[], None]:
+        """Run `before(conn)` at the end of every write transaction, on its connection, just
+        before it commits (an exception rolls the transaction back), and `after(conn)` once it
+        has committed. Returns the function that removes them. The live event log writes the
+        transaction's events this way, last, so the lock that numbers them is held only for
+        the commit (docs/live.md)."""
+        pair = (before, after)
+        self._commit_hooks.append(pair)
+        return lambda: self._commit_hooks.remove(pair) if pair in self._commit_hooks else None
+
+    async def _before_commit(self, conn: AsyncConnection) -> None:
+        for before, _ in self._commit_hooks:
+            await before(conn)
+
+    def _after_commit(self, conn: AsyncConnection) -> None:
+        for _, after in self._commit_hooks:
+            after(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -250,13 +250,19 @@ _UPDATE_STATUS = (
 
 
 async def apply_status_reports(
-    conn: AsyncConnection, *, channel_account_id: str, reports: list[StatusInput], now: int
+    conn: AsyncConnection,
+    *,
+    channel_account_id: str,
+    reports: list[StatusInput],
+    now: int,
+    history_only: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """`apply_status_report` for many reports of one account, in order: one SELECT for their
     messages, the forward-only rule applied in memory (several statuses of one message in one
     batch apply one after the other), one UPDATE per changed message in a single executemany,
     the unknown wamids parked in one INSERT. Returns the row after each change, in order (what
-    `MESSAGE_STATUS_CHANGED` publishes)."""
+    `MESSAGE_STATUS_CHANGED` publishes); `history_only`, if given, receives the rows that changed
+    without a new status (a late status joined the history, a wamid was adopted)."""
     wamids = list(dict.fromkeys(r.external_id for r in reports))
     known: dict[str, str] = {}
     for start in range(0, len(wamids), _IN_CHUNK):
@@ -283,14 +289,16 @@ async def apply_status_reports(
     state = {row["external_id"]: row for row in by_id.values() if row["external_id"] is not None}
     changed: list[dict[str, Any]] = []
     dirty: dict[str, dict[str, Any]] = {}
+    adopted: list[str] = []
     parked: list[dict[str, Any]] = []
     for report in reports:
         row = state.get(report.external_id)
         candidate = by_id.get(report.callback_data or "") if row is None else None
         if candidate is not None and candidate["external_id"] is None:
-            adopted = await _adopt(conn, channel_account_id, candidate["id"], report.external_id, now)
-            if adopted is not None:
-                row = state[report.external_id] = by_id[candidate["id"]] = dict(adopted)
+            adopted_row = await _adopt(conn, channel_account_id, candidate["id"], report.external_id, now)
+            if adopted_row is not None:
+                row = state[report.external_id] = by_id[candidate["id"]] = dict(adopted_row)
+                adopted.append(candidate["id"])
         if row is None:
             parked.append(
                 {"channel_account_id": channel_account_id, "external_id": report.external_id, "status": report.status,
@@ -307,6 +315,12 @@ async def apply_status_reports(
         dirty[row["id"]] = row
         if new_status != before:  # a late status only joins the history: no change to announce
             changed.append(dict(row))
+    if history_only is not None:  # each touched row whose final state no announced row shows
+        announced = {row["id"]: row for row in changed}
+        history_only += [
+            dict(by_id[row_id]) for row_id in dict.fromkeys([*adopted, *dirty])
+            if announced.get(row_id) != by_id[row_id]
+        ]
     if parked:
         await conn.execute(insert_for(conn, unmatched_statuses).on_conflict_do_nothing(), parked)
     if dirty:
@@ -329,23 +343,29 @@ _ATTACH = (
 
 
 async def attach_external_ids(
-    conn: AsyncConnection, items: list[tuple[str, str, str]], now: int
+    conn: AsyncConnection,
+    items: list[tuple[str, str, str]],
+    now: int,
+    attached_rows: list[dict[str, Any]] | None = None,
 ) -> list[sa.RowMapping]:
     """`attach_external_id` for many sent messages, (message id, account id, wamid) each, in a
     few statements: the rows that have no provider id yet take theirs, then the statuses parked
-    for those wamids are applied. Returns the rows after each applied status."""
+    for those wamids are applied. Returns the rows after each applied status; `attached_rows`,
+    if given, receives each row that took its wamid, as it is after that."""
     if not items:
         return []
     ids = [mid for mid, _, _ in items]
-    without: set[str] = set()
+    without: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), _IN_CHUNK):
-        query = sa.select(messages.c.id).where(
+        query = sa.select(messages).where(
             messages.c.id.in_(ids[start : start + _IN_CHUNK]), messages.c.external_id.is_(None)
         )
-        without |= set((await conn.execute(query)).scalars())
+        without.update({row["id"]: dict(row) for row in (await conn.execute(query)).mappings()})
     attached = [(mid, account, wamid) for mid, account, wamid in items if mid in without]
     if not attached:
         return []
+    if attached_rows is not None:
+        attached_rows += [{**without[mid], "external_id": wamid, "updated_at": now} for mid, _, wamid in attached]
     await conn.execute(_ATTACH, [{"b_id": mid, "b_wamid": wamid, "b_now": now} for mid, _, wamid in attached])
     by_key = {(account, wamid): mid for mid, account, wamid in attached}
     parked: list[Any] = []

@@ -466,3 +466,31 @@ channel_health_signals = sa.Table(
     sa.Column("quality_check_due_at", Ms, nullable=False),
     sa.Column("quality_rating", sa.String(16)),
 )
+
+# --- the live event log (docs/live.md) -------------------------------------------------------
+
+# One row per change an agent should see, written in the change's transaction. Ids come from
+# `live_cursor` inside that transaction, so they are gapless and increase in commit order.
+# `data` is the event's object as JSON text, streamed as it is stored. The chat's department
+# and agent at the time of the event are kept beside it for per-agent visibility rules.
+live_events = sa.Table(
+    "live_events",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("channel_account_id", Id),
+    sa.Column("chat_id", Id),
+    sa.Column("department_id", sa.Text),
+    sa.Column("agent_uid", sa.Text),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+# The last live event id handed out (one row). Taking the next ids updates this row, which
+# locks it until the transaction commits: the next writer waits, so id order is commit order.
+live_cursor = sa.Table(
+    "live_cursor",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+)

@@ -32,9 +32,12 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import ChatStatus
 from inboxd.domain.window import session_window_open
-from inboxd.domain_events import DomainEvents
+from inboxd.domain_events import CHAT_UPDATED, DomainEvents
 from inboxd.store.tables import chats
 from inboxd.templates.subscriptions import is_stop_word, mark_unsubscribed
+
+# What a reply action may change on the chat (`inboxd.chat.updated`'s `fields`).
+_ACTION_FIELDS = ["status", "pendingUpdateTime", "resolvedUpdateTime", "departmentId", "updatedAt"]
 
 # Incoming messages that are not an answer: a reaction to one of ours, a WhatsApp system notice.
 _NOT_A_REPLY = ("reaction", "system")
@@ -62,12 +65,19 @@ class ContactAnswers:
         chat_id = message["chat_id"]
         if is_stop_word(message, self.stop_words):
             await mark_unsubscribed(conn, chat_id, now, self.events)
-            await _take_action(conn, chat_id)
+            await self._use_action(conn, chat_id)
             return
-        action = await _take_action(conn, chat_id)
+        action = await self._use_action(conn, chat_id)
         if action is None or _expired(action, now):
             return
         await self._apply(conn, message, action, now)
+
+    async def _use_action(self, conn: AsyncConnection, chat_id: str) -> dict[str, Any] | None:
+        """`_take_action`, announcing the chat's cleared `replyAction`."""
+        action = await _take_action(conn, chat_id)
+        if action is not None:
+            await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction"])
+        return action
 
     async def _apply(self, conn: AsyncConnection, message: Mapping[str, Any], action: dict[str, Any], now: int) -> None:
         chat_id = message["chat_id"]
@@ -82,6 +92,7 @@ class ContactAnswers:
         if action.get("responsibleDepartment"):
             values["department_id"] = action["responsibleDepartment"]
         await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
+        await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=_ACTION_FIELDS)
         reply = action.get("replyText")
         # A webhook that arrives a day late must not answer outside the window.
         if reply and session_window_open(message["timestamp"], now):

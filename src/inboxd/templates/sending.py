@@ -36,6 +36,7 @@ from inboxd.domain.errors import InvalidRequest, NotFound, Problems, RuleRefused
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import ChatStatus
 from inboxd.domain.window import session_window_open
+from inboxd.domain_events import CHAT_CREATED, CHAT_UPDATED, DomainEvents
 from inboxd.store import accounts as accounts_store
 from inboxd.store import chats as chats_store
 from inboxd.store import messages as messages_store
@@ -107,7 +108,7 @@ async def send_template(
         session = req.session_message or parse_send_request({"type": "text", "text": text})
         accepted = await send_session_message(
             services, chat, session, idempotency_key=idempotency_key, now=now, message_ids=message_ids,
-            request_hash=req.request_hash(), on_accept=_chat_changes(template, req, now),
+            request_hash=req.request_hash(), on_accept=_chat_changes(template, req, now, services.events),
         )
         return Outcome(chat["id"], accepted.message_ids, str(session.content.get("text") or ""), session=True,
                        replay=accepted.replay)
@@ -132,7 +133,7 @@ async def send_template(
     accepted = await accept_outgoing(
         services.db, chat_id, account.id, [OutgoingItem("special", content)], now=now, idempotency=idem,
         tmp_send_id=req.tmp_send_id, events=services.events, message_ids=message_ids[:1],
-        on_accept=_chat_changes(template, req, now),
+        on_accept=_chat_changes(template, req, now, services.events),
     )
     if accepted.replay:
         return await _replayed(services, chat_id, accepted)
@@ -266,6 +267,8 @@ async def _create_chat(services: Services, account: ChannelAccount, contact_id: 
         )
         if chat_id == candidate and template["usage"] == "bulk":
             await conn.execute(chats.update().where(chats.c.id == chat_id).values(status=int(ChatStatus.BULK)))
+        await services.events.publish(conn, CHAT_CREATED if chat_id == candidate else CHAT_UPDATED, chat_id=chat_id,
+                                      fields=["updatedAt"])
     return chat_id
 
 
@@ -288,7 +291,7 @@ def reply_action(template: Any, override: dict[str, Any] | None, now: int, messa
     }
 
 
-def _chat_changes(template: Any, req: TemplateSendRequest, now: int) -> OnAccept:
+def _chat_changes(template: Any, req: TemplateSendRequest, now: int, events: DomainEvents) -> OnAccept:
     """`on_accept`: the reply action and `setChat`, in the transaction that stores the message."""
 
     async def apply(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -304,6 +307,7 @@ def _chat_changes(template: Any, req: TemplateSendRequest, now: int) -> OnAccept
             current = (await conn.execute(sa.select(chats.c.crm_data).where(chats.c.id == chat_id))).scalar_one()
             values["crm_data"] = {**(current or {}), **changes["crmData"]}
         await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
+        await events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction", *changes])
 
     return apply
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.clock import iso_from_ms
 from inboxd.domain.ids import new_id
-from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED, DomainEvents
+from inboxd.domain_events import CHAT_CREATED, CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED, CHAT_UPDATED, DomainEvents
 from inboxd.store import accounts as accounts_store
 from inboxd.store import chats as chats_store
 from inboxd.store.accounts import ChannelAccount
@@ -81,9 +81,13 @@ async def unsubscribe(
     conn: AsyncConnection, accounts: list[ChannelAccount], contact_id: str, now: int, events: DomainEvents
 ) -> None:
     for account in accounts:
+        candidate = new_id()
         chat_id = await chats_store.ensure_chat(
-            conn, chat_id=new_id(), channel_account_id=account.id, contact_id=contact_id, title=None, now=now
+            conn, chat_id=candidate, channel_account_id=account.id, contact_id=contact_id, title=None, now=now
         )
+        # (an existing chat was touched: its updatedAt moved)
+        await events.publish(conn, CHAT_CREATED if chat_id == candidate else CHAT_UPDATED, chat_id=chat_id,
+                             fields=["updatedAt"])
         await mark_unsubscribed(conn, chat_id, now, events)
 
 

@@ -13,6 +13,7 @@ from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.ids import is_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import ChatStatus
+from inboxd.live import store as live_store
 from inboxd.services import Services
 from inboxd.store import chats as chats_store
 
@@ -63,9 +64,10 @@ async def search_chats(
         skip=skip,
     )
     async with services.db.read() as conn:
+        last_event_id = await live_store.head(conn)  # read first: the page includes every change up to it
         rows, total = await chats_store.search_chats(conn, query)
     data = [texter.chat_full(r, r["channel"], r["account_phone"]) for r in rows]
-    return JSON({"data": data, "total": total})
+    return JSON({"data": data, "total": total, "lastEventId": last_event_id})
 
 
 @router.get("/chats/{chatId}", summary="Get Chat by Chat ID", **require(Scope.SEND_SESSION_MESSAGE))

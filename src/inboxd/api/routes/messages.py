@@ -12,6 +12,7 @@ from inboxd.api.routes.chats import load_chat
 from inboxd.domain import texter
 from inboxd.domain.errors import Problems
 from inboxd.domain.scopes import Scope
+from inboxd.live import store as live_store
 from inboxd.services import Services
 from inboxd.store import messages as messages_store
 
@@ -38,6 +39,7 @@ async def chat_messages(
     problems.raise_if_any("The query is invalid")
     chat = await load_chat(services, chatId)
     async with services.db.read() as conn:
+        last_event_id = await live_store.head(conn)  # read first: the page includes every change up to it
         if botSessionId is not None:
             rows = await messages_store.bot_session_messages(conn, chat["id"], botSessionId, count)
         else:
@@ -48,5 +50,6 @@ async def chat_messages(
         min_time, max_time = await messages_store.time_range(conn, chat["id"])
     info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
     return JSON(
-        {"messages": [texter.message(r, info) for r in rows], "minTime": min_time, "maxTime": max_time}
+        {"messages": [texter.message(r, info) for r in rows], "minTime": min_time, "maxTime": max_time,
+         "lastEventId": last_event_id}
     )

@@ -1,0 +1,217 @@
+"""The live event log's writer: a `DomainEvents` listener that turns the changes of a transaction
+into rows of `live_events`, written in that transaction, just before it commits.
+
+While the transaction runs, each followed domain event only notes which object changed (a
+message, a chat, a problem, …) in the transaction's pending list: one entry per object, in the
+order they were first touched, so a message sent and the chat's preview updated become one
+`message.created` and one `chat.updated`, not one event per notice. At the end (the database's
+before-commit hook) the objects are rendered in their final state — the shapes the REST API
+returns — numbered (`store.reserve_ids`: the lock that orders ids by commit is taken here, last,
+and held only for the insert and the commit) and inserted in one statement. After the commit,
+`on_commit` wakes this process's streams; other processes get the NOTIFY.
+
+Which domain events the log follows, and what each becomes, is the table below: adding a kind of
+notice (quick replies, labels, …) is one line in `NOTICES`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxd import domain_events as de
+from inboxd.domain import texter
+from inboxd.domain.clock import now_ms
+from inboxd.domain_events import DomainEvents
+from inboxd.live import store as live_store
+from inboxd.store import chats as chats_store
+from inboxd.store.db import Database
+from inboxd.store.tables import messages
+
+# Domain events about a message → the live event they make. `data`: message= the row after.
+MESSAGE_EVENTS = {
+    de.MESSAGE_CREATED: "message.created",
+    de.MESSAGE_STATUS_CHANGED: "message.updated",
+    de.MESSAGE_UPDATED: "message.updated",
+}
+# Domain events about a chat → the live event they make. `data`: chat_id=.
+CHAT_EVENTS = {
+    de.CHAT_CREATED: "chat.created",
+    de.CHAT_UPDATED: "chat.updated",
+    de.CHAT_ASSIGNED: "chat.updated",
+    de.CHAT_PENDING: "chat.updated",
+    de.CHAT_RESOLVED: "chat.updated",
+    de.CHAT_LABELS: "chat.updated",
+    de.CHAT_EXTERNAL_BOT: "chat.updated",
+    de.CHAT_SUBSCRIBED: "chat.updated",
+    de.CHAT_UNSUBSCRIBED: "chat.updated",
+}
+# A created object stays "created" when it changes again in the same transaction.
+_CREATED = {"message.created", "chat.created"}
+
+# `render(data)` → (the object's key, the object as the event carries it).
+Render = Callable[[Mapping[str, Any]], tuple[str, Any]]
+
+
+def carried(name: str) -> Render:
+    """For notices published with the object itself (`problem=` a Problem): keyed by its `_id`."""
+    return lambda data: (str(data[name]["_id"]), data[name])
+
+
+def _agent(data: Mapping[str, Any]) -> tuple[str, Any]:
+    # Agents come with the agents issue; until they render as an Agent object, the notice says
+    # which agent changed and what.
+    return str(data["agent_uid"]), {"uid": data["agent_uid"], "fields": list(data.get("fields") or [])}
+
+
+@dataclass(frozen=True)
+class Notice:
+    type: str
+    render: Render
+
+
+# Other things the inbox lists: one line each.
+NOTICES: dict[str, Notice] = {
+    de.AGENT_UPDATED: Notice("agent.updated", _agent),
+    de.CHANNEL_PROBLEM_CREATED: Notice("problem.created", carried("problem")),
+    de.CHANNEL_PROBLEM_RESOLVED: Notice("problem.resolved", carried("problem")),
+}
+
+# Columns a published row may leave out (an inbound message's row has only those it sets).
+_MESSAGE_COLUMNS: dict[str, Any] = {column.name: None for column in messages.c}
+
+
+@dataclass
+class _Entry:
+    type: str
+    row: Mapping[str, Any] | None = None  # a message's row
+    chat_id: str | None = None
+    data: Any = None  # a notice's object
+
+
+@dataclass
+class _Pending:
+    entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
+
+    def note(self, key: tuple[str, str], type_: str, **values: Any) -> None:
+        entry = self.entries.get(key)
+        if entry is None:
+            self.entries[key] = _Entry(type_, **values)
+            return
+        if entry.type not in _CREATED:
+            entry.type = type_
+        for name, value in values.items():
+            setattr(entry, name, value)
+
+
+class LiveLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: weakref.WeakKeyDictionary[AsyncConnection, _Pending] = weakref.WeakKeyDictionary()
+        self._written: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
+        # Called after a transaction that wrote events committed (the hub's wake-up).
+        self.on_commit: Callable[[], None] | None = None
+        self._remove_hooks: Callable[[], None] | None = None
+
+    def install(self, events: DomainEvents) -> None:
+        for name, type_ in MESSAGE_EVENTS.items():
+            events.subscribe(name, self._message_listener(type_))
+        for name, type_ in CHAT_EVENTS.items():
+            events.subscribe(name, self._chat_listener(type_))
+        for name, notice in NOTICES.items():
+            events.subscribe(name, self._notice_listener(notice))
+        self._remove_hooks = self.db.add_commit_hooks(self.flush, self._committed)
+
+    def uninstall(self) -> None:
+        if self._remove_hooks is not None:
+            self._remove_hooks()
+            self._remove_hooks = None
+
+    def _pending_for(self, conn: AsyncConnection) -> _Pending:
+        pending = self._pending.get(conn)
+        if pending is None:
+            pending = self._pending[conn] = _Pending()
+        return pending
+
+    def _message_listener(self, type_: str) -> Any:
+        async def listener(conn: AsyncConnection, *, message: Mapping[str, Any], **_: Any) -> None:
+            row = {**_MESSAGE_COLUMNS, **message}
+            self._pending_for(conn).note(("message", row["id"]), type_, row=row, chat_id=row["chat_id"])
+
+        return listener
+
+    def _chat_listener(self, type_: str) -> Any:
+        async def listener(conn: AsyncConnection, *, chat_id: str, **_: Any) -> None:
+            self._pending_for(conn).note(("chat", chat_id), type_, chat_id=chat_id)
+
+        return listener
+
+    def _notice_listener(self, notice: Notice) -> Any:
+        async def listener(conn: AsyncConnection, **data: Any) -> None:
+            key, obj = notice.render(data)
+            self._pending_for(conn).note((notice.type, key), notice.type, data=obj)
+
+        return listener
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        """The before-commit hook: render, number and insert this transaction's events."""
+        pending = self._pending.pop(conn, None)
+        if pending is None or not pending.entries:
+            return
+        entries = list(pending.entries.values())
+        chat_rows = await _chat_rows(conn, entries)
+        rows: list[dict[str, Any]] = []
+        for entry in entries:
+            chat = chat_rows.get(entry.chat_id) if entry.chat_id is not None else None
+            if entry.row is not None:
+                if chat is None:
+                    continue  # (a message of a chat that is gone: nothing to show)
+                info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])
+                obj = texter.message(entry.row, info)
+            elif entry.chat_id is not None:
+                if chat is None:
+                    continue
+                obj = texter.chat_full(chat, chat["channel"], chat["account_phone"])
+            else:
+                obj = entry.data
+            rows.append({
+                "type": entry.type,
+                "channel_account_id": chat["channel_account_id"] if chat is not None else None,
+                "chat_id": entry.chat_id,
+                "department_id": chat["department_id"] if chat is not None else None,
+                "agent_uid": chat["agent_uid"] if chat is not None else None,
+                "data": orjson.dumps(obj).decode(),
+            })
+        if not rows:
+            return
+        last = await live_store.reserve_ids(conn, len(rows))
+        created_at = now_ms()  # taken under the cursor's lock: times follow ids (retention)
+        for i, row in enumerate(rows):
+            row["id"] = last - len(rows) + 1 + i
+            row["created_at"] = created_at
+        await live_store.insert_events(conn, rows)
+        self._written.add(conn)
+
+    def _committed(self, conn: AsyncConnection) -> None:
+        if conn in self._written:
+            self._written.discard(conn)
+            if self.on_commit is not None:
+                self.on_commit()
+
+
+async def _chat_rows(conn: AsyncConnection, entries: list[_Entry]) -> dict[str, Any]:
+    """The chats the entries need, as they are at the end of this transaction. The chats of chat
+    events are locked (PostgreSQL): the transaction changed them and holds them already, and a
+    notice for a chat it did not change cannot render a state that a concurrent transaction,
+    numbered after this one, has already replaced. A message's chat only gives its channel."""
+    changed = sorted({e.chat_id for e in entries if e.chat_id is not None and e.row is None})
+    others = sorted({e.chat_id for e in entries if e.chat_id is not None and e.row is not None} - set(changed))
+    found = {row["id"]: row for row in await chats_store.get_chats(conn, changed, lock=True)} if changed else {}
+    if others:
+        found.update({row["id"]: row for row in await chats_store.get_chats(conn, others)})
+    return found
