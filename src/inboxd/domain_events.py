@@ -18,7 +18,7 @@ MESSAGE_STATUS_CHANGED = "app.message.statusRequest"  # data: message (the row a
 CHAT_SUBSCRIBED = "domain.chat.subscribed"  # data: chat_id
 CHAT_UNSUBSCRIBED = "domain.chat.unsubscribed"  # data: chat_id
 # Texter's chat triggers (reference §10.2), raised by the chat lifecycle and labels.
-CHAT_ASSIGNED = "domain.chat.assigned"  # data: chat_id, agent {id, crmId, email, displayName, roles}
+CHAT_ASSIGNED = "domain.chat.assigned"  # data: chat_id, agent {_id, crmId, email, displayName, roles}
 CHAT_PENDING = "domain.chat.pending"  # data: chat_id
 CHAT_RESOLVED = "domain.chat.resolved"  # data: chat_id
 CHAT_LABELS = "domain.chat.labels"  # data: chat_id, old_labels, added_labels, removed_labels

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from inboxd.domain.ids import new_id
+from inboxd.domain.lifecycle import INITIAL_STATUS
 from inboxd.store import chats as chats_store
 from inboxd.store import messages as messages_store
 from inboxd.store.db import Database
@@ -139,7 +140,7 @@ async def test_ensure_chats_makes_missing_chats_once_and_touches_existing(
         rows = {r.contact_id: r for r in (await conn.execute(sa.select(chats))).all()}
     assert len(rows) == 2
     assert rows["972500003000"].title == "Dana" and rows["972500003000"].updated_at == 60
-    assert rows["972500003001"].title == "Noa" and rows["972500003001"].status == int(chats_store.NEW_CHAT_STATUS)
+    assert rows["972500003001"].title == "Noa" and rows["972500003001"].status == int(INITIAL_STATUS)
 
 
 async def test_statuses_parked_by_a_lost_race_are_applied_by_the_sweep(

@@ -3,6 +3,10 @@
 The chat must exist, the contact must have written within the last 24 hours (WhatsApp's clock),
 a `context` must name a message of this chat, and media must be fetchable and allowed. Then the
 message is accepted into the outbox (`accept.accept_outgoing`).
+
+Sent by an agent (`agent_uid`; a browser session's agent — API tokens have none), the message
+records them as its `agent`, and takes a chat that is PENDING for them (ASSIGNED), in the
+transaction that accepts it (`domain.lifecycle.agent_replied`).
 """
 
 from __future__ import annotations
@@ -10,13 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.chats.lifecycle import Lifecycle
 from inboxd.delivery.accept import Accepted, Idempotency, OnAccept, OutgoingItem, accept_outgoing, find_replay
+from inboxd.domain import lifecycle
 from inboxd.domain.content import SendRequest
 from inboxd.domain.errors import InvalidRequest, RuleRefused, problem
 from inboxd.domain.window import session_window_open
 from inboxd.media.ingest import MediaFile, ingest_url, load_file
 from inboxd.services import Services
+from inboxd.store import agents as agents_store
+from inboxd.store import chats as chats_store
 from inboxd.store.tables import messages
 
 TEMPLATE_HINT = (
@@ -43,9 +52,11 @@ async def send_session_message(
     message_ids: list[str] | None = None,
     request_hash: str | None = None,
     on_accept: OnAccept | None = None,
+    agent_uid: str | None = None,
 ) -> Accepted:
     """`request_hash` binds the idempotency key to a wider request than this message (a
-    template send that went out as a session message); `on_accept` as in `accept_outgoing`."""
+    template send that went out as a session message); `on_accept` as in `accept_outgoing`;
+    `agent_uid` the calling agent, if any."""
     idem = Idempotency(idempotency_key, request_hash or request.request_hash()) if idempotency_key else None
     replay = await find_replay(services.db, chat["id"], idem, now)
     if replay is not None:
@@ -58,6 +69,8 @@ async def send_session_message(
     if request.type == "media":
         contents = [{"media": [await _resolve_media(services, i, c["media"][0])]} for i, c in enumerate(contents)]
     items = [OutgoingItem(request.type, content) for content in contents]
+    if agent_uid is not None:
+        on_accept = _agent_takes(services, agent_uid, now, on_accept)
     return await accept_outgoing(
         services.db,
         chat["id"],
@@ -70,7 +83,22 @@ async def send_session_message(
         events=services.events,
         message_ids=message_ids[: len(items)] if message_ids else None,
         on_accept=on_accept,
+        agent=agent_uid,
     )
+
+
+def _agent_takes(services: Services, agent_uid: str, now: int, then: OnAccept | None) -> OnAccept:
+    async def take(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        chat = await chats_store.lock_chat(conn, rows[0]["chat_id"])
+        if chat is not None:
+            target = lifecycle.agent_replied(lifecycle.ChatState.of(chat), agent_uid)
+            agent = await agents_store.get_agent(conn, agent_uid)
+            actor = lifecycle.Actor("agent", agent_uid, agent["display_name"] if agent is not None else None)
+            await Lifecycle(services.events).apply(conn, chat, target, actor, now)
+        if then is not None:
+            await then(conn, rows)
+
+    return take
 
 
 async def _check_context(services: Services, chat: Any, context: str) -> None:

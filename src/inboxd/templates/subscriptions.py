@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.clock import iso_from_ms
 from inboxd.domain.ids import new_id
+from inboxd.chats.lifecycle import Lifecycle
+from inboxd.domain import lifecycle
 from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED, DomainEvents
 from inboxd.store import accounts as accounts_store
 from inboxd.store import chats as chats_store
@@ -81,9 +83,12 @@ async def unsubscribe(
     conn: AsyncConnection, accounts: list[ChannelAccount], contact_id: str, now: int, events: DomainEvents
 ) -> None:
     for account in accounts:
+        opened: set[str] = set()
         chat_id = await chats_store.ensure_chat(
-            conn, chat_id=new_id(), channel_account_id=account.id, contact_id=contact_id, title=None, now=now
+            conn, chat_id=new_id(), channel_account_id=account.id, contact_id=contact_id, title=None, now=now,
+            created=opened,
         )
+        await Lifecycle(events).open(conn, opened, lifecycle.opened_by_business(bulk=False), lifecycle.INBOXD, now)
         await mark_unsubscribed(conn, chat_id, now, events)
 
 
