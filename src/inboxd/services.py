@@ -12,6 +12,7 @@ from inboxd import housekeeping
 from inboxd.api.auth import TokenCache
 from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
 from inboxd.channels.whatsapp.webhook_secrets import WebhookSecrets
+from inboxd.chats import sweep as assignment_sweep
 from inboxd.config import Settings
 from inboxd.delivery.listener import listen
 from inboxd.delivery.waiters import DeliveryWaiters
@@ -89,6 +90,7 @@ class Services:
                     housekeeping.run(self.db, self._stop, webhook_retention_days=self.settings.webhook_retention_days)
                 )
             )
+            self._tasks.append(loop.create_task(assignment_sweep.run(self.db, self.events, self._stop)))
 
     async def stop_workers(self) -> None:
         self._stop.set()

@@ -17,6 +17,8 @@ from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
+from inboxd.api.routes import agents as agent_routes
+from inboxd.api.routes import chat_lifecycle
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -33,6 +35,9 @@ def api_router() -> APIRouter:
     for module in (chats, messages, send, files, uploads, templates):
         router.include_router(module.router)
     router.include_router(scenario_routes.router)  # event subscriptions (docs/events.md)
+    # the chat lifecycle, agents and departments (docs/chats.md)
+    router.include_router(chat_lifecycle.router)
+    router.include_router(agent_routes.router)
     return router
 
 

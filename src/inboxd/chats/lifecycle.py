@@ -152,11 +152,15 @@ class Lifecycle:
         if current.status not in (ChatStatus.RESOLVED, ChatStatus.BULK):
             return None  # the common case, without a query
         default_department, _ = await accounts_store.lifecycle_settings(conn, chat["channel_account_id"])
+        exists = True
+        if default_department is None and current.department_id is not None:
+            exists = await agents_store.get_department(conn, current.department_id) is not None
         keep = False
         if current.agent_uid is not None and not current.external_bot:
             await assignment.lock(conn)
             keep = await _has_room(conn, current.agent_uid)
-        target = L.contact_wrote(current, default_department=default_department, keep_agent=keep)
+        target = L.contact_wrote(current, default_department=default_department, keep_agent=keep,
+                                 department_exists=exists)
         return await self.apply(conn, chat, target, L.INBOXD, now)
 
     # --- round robin ----------------------------------------------------------------------------

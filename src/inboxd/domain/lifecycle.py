@@ -171,15 +171,16 @@ def opened_by_business(*, bulk: bool) -> Target:
 
 
 def contact_wrote(
-    current: ChatState, *, default_department: str | None, keep_agent: bool
+    current: ChatState, *, default_department: str | None, keep_agent: bool, department_exists: bool = True
 ) -> Target | None:
     """The contact wrote. A RESOLVED (or BULK) chat reopens: BOT while an external bot has it,
     else PENDING in the account's default department (the chat's own when the account has
-    none), with its last agent only when `keep_agent` (that agent is active, online and has
-    room: users complain when a chat returns to an agent who is away). Other statuses stay."""
+    none and it still exists), with its last agent only when `keep_agent` (that agent is
+    active, online and has room: users complain when a chat returns to an agent who is away).
+    Other statuses stay."""
     if current.status not in (ChatStatus.RESOLVED, ChatStatus.BULK):
         return None
-    department = default_department or current.department_id
+    department = default_department or (current.department_id if department_exists else None)
     if current.external_bot:
         return Target(ChatStatus.BOT, None, department, Reason.CONTACT_WROTE)
     agent = current.agent_uid if keep_agent else None
