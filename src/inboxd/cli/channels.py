@@ -1,4 +1,4 @@
-"""`inboxd channels add-whatsapp | list`."""
+"""`inboxd channels add-whatsapp | list | update`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from inboxd.cli.common import fail, with_db
+from inboxd.cli.common import fail, with_db, with_services
 from inboxd.domain.clock import iso_from_ms
 from inboxd.store import accounts as accounts_store
 from inboxd.store.db import is_unique_violation
@@ -82,6 +82,8 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
             "mps": a.mps,
             "sandbox": a.sandbox,
             "created": iso_from_ms(a.created_at),
+            "defaultDepartment": a.default_department_id,
+            "resolutionMessage": a.resolution_message,
         }
         for a in with_db(work)
     ]
@@ -97,3 +99,44 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
             f"{r['id']}  {r['channel']}  {r['accountId']}  phone-number-id={r['phoneNumberId']}  "
             f"graph={r['graphUrl']}/{r['apiVersion']}  mps={r['mps']}{sandbox}"
         )
+
+
+@app.command("update")
+def update(
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account's id or its accountId (phone).")],
+    department: Annotated[
+        str | None,
+        typer.Option("--department", help='Department of the chats its contacts open or reopen ("" for none).'),
+    ] = None,
+    resolution_message: Annotated[
+        str | None,
+        typer.Option("--resolution-message", help='Sent by Resolve Chat with notifyClient ("" for none).'),
+    ] = None,
+) -> None:
+    """Change a channel account's chat settings (docs/chats.md)."""
+    from inboxd.domain.limits import TEXT
+    from inboxd.store import agents as agents_store
+
+    values: dict[str, object] = {}
+    if department is not None:
+        values["default_department_id"] = department or None
+    if resolution_message is not None:
+        if len(resolution_message) not in TEXT and resolution_message:
+            raise fail(f"--resolution-message must be at most {int(TEXT.max or 0)} characters", 2)
+        values["resolution_message"] = resolution_message or None
+    if not values:
+        raise fail("nothing to change: give --department or --resolution-message", 2)
+
+    async def work(services):  # type: ignore[no-untyped-def]
+        async with services.db.write() as conn:
+            found = await accounts_store.find_account(conn, account)
+            if found is None:
+                raise fail(f"no channel account {account!r} (see channels list)")
+            chosen = values.get("default_department_id")
+            if isinstance(chosen, str) and await agents_store.get_department(conn, chosen) is None:
+                raise fail(f"no department {chosen!r} (see departments list)", 2)
+            await accounts_store.update_lifecycle_settings(conn, found.id, values)
+            return found
+
+    found = with_services(work)
+    typer.echo(f"updated {found.channel} account {found.account_id}")

@@ -1,4 +1,4 @@
-"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox."""
+"""`inboxd`: serve | worker | migrate | tokens | channels | agents | departments | simulator | sandbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from inboxd.cli import channels, sandbox, tokens
+from inboxd.cli import agents, channels, departments, sandbox, tokens
 from inboxd.cli.common import settings, setup_logging, with_db
 from inboxd.cli.simulator import run_simulator
 
@@ -14,6 +14,8 @@ app = typer.Typer(help="inboxd: a self-hosted business messaging inbox server.",
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(channels.app, name="channels")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(agents.app, name="agents")
+app.add_typer(departments.app, name="departments")
 app.command("simulator")(run_simulator)
 
 
