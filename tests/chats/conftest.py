@@ -32,6 +32,27 @@ async def rig(live: LiveServer, db: Database) -> AsyncIterator[WhatsAppRig]:
         yield wa
 
 
+async def contact_writes(rig: WhatsAppRig, wa_id: str, text: str) -> str:
+    """A contact writes `text` (their chat may exist already); returns once inboxd stored it."""
+    import asyncio
+    import time
+
+    from tests.support.webhooks import wait_processed
+
+    r = await rig.control.post("/simulator/inbound", json={"from": wa_id, "name": "Dana", "text": {"body": text}})
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 20
+    while True:
+        async with rig.db.read() as conn:
+            found = (await conn.execute(sa.select(messages.c.chat_id).where(
+                messages.c.direction == "incoming", messages.c.content["text"].as_string() == text))).first()
+        if found is not None:
+            await wait_processed(rig.db)
+            return str(found.chat_id)
+        assert time.monotonic() < deadline, f"{text!r} from {wa_id} never arrived"
+        await asyncio.sleep(0.02)
+
+
 async def make_department(rig: WhatsAppRig, department_id: str, *, assignment: str = "manual", **more: Any) -> dict[str, Any]:
     r = await rig.client.post(f"{API}/departments", json={"id": department_id, "name": department_id.title(),
                                                           "assignment": assignment, **more})

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from inboxd.store import accounts as accounts_store
 from inboxd.store.tables import chats
-from tests.chats.conftest import API, chat_row, error_paths, get_chat, make_agent, make_department, system_messages
+from tests.chats.conftest import API, chat_row, contact_writes, error_paths, get_chat, make_agent, make_department, system_messages
 from tests.support.wa import WhatsAppRig
 
 DANA = "972521234567"
@@ -144,7 +144,7 @@ async def test_external_bot_takes_and_gives_back_the_chat(rig: WhatsAppRig) -> N
     assert (on["externalBot"], on["status"], on["agent"]["uid"], on["departmentId"]) == (True, 0, None, "support")
     assert (await patch(rig, chat, {"externalBot": True})).json()["status"] == 0  # no change
     # the contact writes while the bot has the chat: it stays BOT
-    await rig.user_writes(DANA, "still there?")
+    await contact_writes(rig, DANA, "still there?")
     assert (await chat_row(rig, chat))["status"] == 0
     off = (await patch(rig, chat, {"externalBot": False})).json()
     assert (off["externalBot"], off["status"], off["agent"]["uid"], off["departmentId"]) == (False, 1, None, "support")
