@@ -12,7 +12,16 @@ import sqlalchemy as sa
 
 from inboxd.store import accounts as accounts_store
 from inboxd.store.tables import chats
-from tests.chats.conftest import API, chat_row, contact_writes, error_paths, get_chat, make_agent, make_department, system_messages
+from tests.chats.conftest import (
+    API,
+    chat_row,
+    contact_writes,
+    error_paths,
+    get_chat,
+    make_agent,
+    make_department,
+    system_messages,
+)
 from tests.support.wa import WhatsAppRig
 
 DANA = "972521234567"

@@ -120,3 +120,24 @@ async def test_a_failed_change_writes_nothing_and_raises_no_event(rig: WhatsAppR
     assert r.status_code == 413  # the bot flag is not half-applied
     await receiver.settle()
     assert len(receiver.requests) == 1 and len(await system_messages(rig, chat)) == 1
+
+
+async def test_a_chat_the_business_opens_is_resolved_but_raises_no_resolve(rig: WhatsAppRig, receiver: Receiver) -> None:
+    """Unsubscribing a phone without a chat creates it (as a template send does): RESOLVED, with
+    its system message, and no Chat Resolved — nobody resolved anything. The contact's first
+    message reopens it."""
+    await _subscribe(rig, receiver)
+    r = await rig.client.post(f"{API}/whatsapp/templates/unsubscribe", json={"phone": "+972521234567"})
+    assert r.status_code == 200, r.text
+    async with rig.db.read() as conn:
+        from inboxd.store import chats as chats_store
+
+        chat = await chats_store.find_chat(conn, rig.account.id, DANA)
+    assert chat is not None and chat["status"] == 3
+    assert [(m["newChatStatus"], m["reason"]) for m in await system_messages(rig, chat["id"])] == [
+        (3, "opened_by_business")]
+    await contact_writes(rig, DANA, "Hi, it's me")
+    await receiver.wait_for(1)
+    await receiver.settle()
+    assert [r.path for r in receiver.requests] == ["/hooks/chat-pending"]
+    assert [m["reason"] for m in await system_messages(rig, chat["id"])] == ["opened_by_business", "contact_wrote"]

@@ -53,9 +53,13 @@ async def until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
                     return
             except httpx.TransportError:
                 pass
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"{url} did not come up:\n{log.read_text()}"
+            assert proc.poll() is None, _read(log)
+            assert time.monotonic() < deadline, f"{url} did not come up:\n{_read(log)}"
             await asyncio.sleep(0.2)
+
+
+def _read(log: Path) -> str:
+    return log.read_text()
 
 
 async def until(check: Any, what: str, within: float = 240.0) -> Any:

@@ -134,6 +134,7 @@ def test_columns_times_in_seconds_and_waiting() -> None:
 def test_which_transitions_raise_their_status_event() -> None:
     pending_sales = state(ChatStatus.PENDING, None, "sales")
     assert L.status_event_due(None, L.opened_by_contact(None))
+    assert not L.status_event_due(None, L.opened_by_business(bulk=False))  # nobody resolved it
     assert L.status_event_due(pending_sales, L.assign(pending_sales, agent_uid=TYLER))  # pending for someone else
     resolved = state(ChatStatus.RESOLVED, None, "sales")
     assert not L.status_event_due(resolved, Target(ChatStatus.RESOLVED, None, "support", Reason.MOVED))

@@ -24,7 +24,7 @@ from inboxd.chats import assignment
 from inboxd.chats.lifecycle import Lifecycle
 from inboxd.domain.agents import Assignment, Presence, is_uid, new_uid
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import Conflict, NotFound, Problems
+from inboxd.domain.errors import Conflict, Problems, agent_not_found, department_not_found
 from inboxd.domain.status import ChatStatus
 from inboxd.domain_events import AGENT_UPDATED, CHAT_UPDATED, DomainEvents
 from inboxd.store import accounts as accounts_store
@@ -37,14 +37,6 @@ _ROUTING = {"active", "presence", "max_open_chats"}
 # Column → the Agent object's field (the `inboxd.agent.updated` notice's `fields`).
 _FIELDS = {"email": "email", "display_name": "displayName", "crm_id": "crmId", "roles": "roles", "active": "active",
            "presence": "presence", "max_open_chats": "maxOpenChats"}
-
-
-def agent_not_found(uid: str) -> NotFound:
-    return NotFound(f"No agent with uid {uid!r}.", code="agent_not_found")
-
-
-def department_not_found(department_id: str) -> NotFound:
-    return NotFound(f"No department with id {department_id!r}.", code="department_not_found")
 
 
 class Directory:

@@ -16,9 +16,18 @@ from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
-from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.api.routes import agents as agent_routes
-from inboxd.api.routes import chat_lifecycle
+from inboxd.api.routes import (
+    chat_lifecycle,
+    chats,
+    files,
+    health,
+    messages,
+    send,
+    templates,
+    uploads,
+    webhooks_whatsapp,
+)
 from inboxd.config import Settings
 from inboxd.services import Services
 

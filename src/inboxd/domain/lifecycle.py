@@ -281,8 +281,11 @@ def requeue(current: ChatState) -> Target:
 def status_event_due(current: ChatState | None, target: Target) -> bool:
     """Whether the transition raises its status's event (Chat Pending / Assigned / Resolved):
     when the status changes, or an open chat gets another agent or department (Assign Chat
-    again). A resolved chat moved to another department is not resolved again."""
-    if current is None or current.status != target.status:
+    again). A resolved chat moved to another department is not resolved again, nor is a chat
+    the business opened (it starts RESOLVED, nobody resolved it)."""
+    if current is None:
+        return target.status in OPEN
+    if current.status != target.status:
         return True
     return target.status in OPEN and (target.agent_uid, target.department_id) != (
         current.agent_uid, current.department_id

@@ -26,16 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.chats.lifecycle import Lifecycle
 from inboxd.chats.properties import check_crm_data_size, merge_crm_data, set_properties
 from inboxd.delivery.accept import Accepted, Idempotency, OnAccept, OutgoingItem, accept_outgoing, find_replay
 from inboxd.delivery.session import send_session_message
+from inboxd.domain import lifecycle
 from inboxd.domain.content import parse_send_request
 from inboxd.domain.errors import InvalidRequest, NotFound, Problems, RuleRefused, problem
-from inboxd.domain import lifecycle
 from inboxd.domain.ids import new_id
 from inboxd.domain.window import session_window_open
 from inboxd.domain_events import DomainEvents
