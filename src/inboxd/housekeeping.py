@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from inboxd.delivery.accept import IDEMPOTENCY_WINDOW_MS
 from inboxd.domain.clock import now_ms
@@ -35,13 +36,21 @@ async def purge_once(db: Database, *, webhook_retention_days: float) -> dict[str
 
 
 async def run(db: Database, stop: asyncio.Event, *, webhook_retention_days: float, every_seconds: float = 600) -> None:
+    async def once() -> None:
+        counts = await purge_once(db, webhook_retention_days=webhook_retention_days)
+        if any(counts.values()):
+            log.info("housekeeping purged %s", counts)
+
+    await periodically(once, stop, every_seconds=every_seconds, what="housekeeping")
+
+
+async def periodically(work: Callable[[], Awaitable[None]], stop: asyncio.Event, *, every_seconds: float, what: str) -> None:
+    """Run `work` every `every_seconds` until `stop` is set; a failure is logged and retried."""
     while not stop.is_set():
         try:
-            counts = await purge_once(db, webhook_retention_days=webhook_retention_days)
-            if any(counts.values()):
-                log.info("housekeeping purged %s", counts)
+            await work()
         except Exception:
-            log.exception("housekeeping failed; will try again")
+            log.exception("%s failed; will try again", what)
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_seconds)
         except TimeoutError:

@@ -22,7 +22,7 @@ from inboxd.domain.scopes import Scope
 from inboxd.store.db import Database
 from inboxd.store.tables import chats, messages
 from tests.conftest import DbTarget, WhatsAppAccountSpec
-from tests.support.cli import INBOXD, cli_env, free_port
+from tests.support.cli import INBOXD, cli_env, free_port, stop_processes
 from tests.support.webhooks import post_webhook, text_webhook
 
 API = "/server/api/v2"
@@ -93,15 +93,7 @@ async def servers(db_target: DbTarget, db: Database, tmp_path: Path) -> AsyncIte
             await until_up(url, proc, log)
         yield urls
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_processes(procs, timeout=30)
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from inboxd.config import Settings
 from inboxd.store.db import Database
 from inboxd.store.tables import messages, outbox
 from tests.conftest import DbTarget
-from tests.support.cli import INBOXD, cli_env
+from tests.support.cli import INBOXD, cli_env, stop_processes
 from tests.support.server import start_server
 from tests.support.wa import WhatsAppRig, quick_simulator, whatsapp_rig
 
@@ -132,11 +132,4 @@ async def test_thousand_messages_three_workers_faults_and_a_sigkill(
             sim_wamids = {m.id for u in users for m in rig.sim.contacts.get(u).sent}
             assert wamids == sim_wamids
     finally:
-        for proc in workers:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in workers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(workers)

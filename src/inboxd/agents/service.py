@@ -215,25 +215,22 @@ def _more_room(before: int | None, after: int | None) -> bool:
 
 
 async def _check_departments(conn: AsyncConnection, departments: list[str] | None) -> None:
-    if not departments:
-        return
-    known = await store.existing_departments(conn, departments)
-    problems = Problems()
-    for i, department_id in enumerate(departments):
-        if department_id not in known:
-            problems.add(f"body.departments[{i}]", f"no department with id {department_id!r}")
-    problems.raise_if_any("The agent is not valid")
+    known = await store.existing_departments(conn, departments or [])
+    _check_known(departments, known, "body.departments", "no department with id", "The agent is not valid")
 
 
 async def _check_members(conn: AsyncConnection, members: list[str] | None) -> None:
-    if not members:
-        return
-    known = await store.existing_agents(conn, members)
+    known = await store.existing_agents(conn, members or [])
+    _check_known(members, known, "body.members", "no agent with uid", "The department is not valid")
+
+
+def _check_known(items: list[str] | None, known: set[str], path: str, reason: str, what: str) -> None:
+    """Every item of a body's list that names nothing is a problem (400, all reported)."""
     problems = Problems()
-    for i, uid in enumerate(members):
-        if uid not in known:
-            problems.add(f"body.members[{i}]", f"no agent with uid {uid!r}")
-    problems.raise_if_any("The department is not valid")
+    for i, item in enumerate(items or []):
+        if item not in known:
+            problems.add(f"{path}[{i}]", f"{reason} {item!r}")
+    problems.raise_if_any(what)
 
 
 async def _open_chats_in(conn: AsyncConnection, department_id: str) -> int:

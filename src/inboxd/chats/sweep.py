@@ -11,6 +11,7 @@ from inboxd.chats import assignment
 from inboxd.chats.lifecycle import Lifecycle
 from inboxd.domain.clock import now_ms
 from inboxd.domain_events import DomainEvents
+from inboxd.housekeeping import periodically
 from inboxd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,9 @@ async def sweep_once(db: Database, events: DomainEvents) -> int:
 
 
 async def run(db: Database, events: DomainEvents, stop: asyncio.Event, *, every_seconds: float = 5.0) -> None:
-    while not stop.is_set():
-        try:
-            changed = await sweep_once(db, events)
-            if changed:
-                log.info("round-robin sweep moved %d chats", changed)
-        except Exception:
-            log.exception("round-robin sweep failed; will try again")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-        except TimeoutError:
-            pass
+    async def once() -> None:
+        changed = await sweep_once(db, events)
+        if changed:
+            log.info("round-robin sweep moved %d chats", changed)
+
+    await periodically(once, stop, every_seconds=every_seconds, what="round-robin sweep")

@@ -145,30 +145,20 @@ async def delete_department(conn: AsyncConnection, department_id: str) -> None:
 
 
 async def departments_by_agent(conn: AsyncConnection, uids: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {uid: [] for uid in uids}
-    if not uids:
-        return out
-    query = (
-        sa.select(department_members.c.agent_uid, department_members.c.department_id)
-        .where(department_members.c.agent_uid.in_(uids))
-        .order_by(department_members.c.department_id)
-    )
-    for uid, department_id in await conn.execute(query):
-        out[uid].append(department_id)
-    return out
+    return await _grouped(conn, department_members.c.agent_uid, department_members.c.department_id, uids)
 
 
 async def members_by_department(conn: AsyncConnection, ids: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {d: [] for d in ids}
-    if not ids:
-        return out
-    query = (
-        sa.select(department_members.c.department_id, department_members.c.agent_uid)
-        .where(department_members.c.department_id.in_(ids))
-        .order_by(department_members.c.agent_uid)
-    )
-    for department_id, uid in await conn.execute(query):
-        out[department_id].append(uid)
+    return await _grouped(conn, department_members.c.department_id, department_members.c.agent_uid, ids)
+
+
+async def _grouped(conn: AsyncConnection, key: sa.Column[Any], value: sa.Column[Any], keys: list[str]) -> dict[str, list[str]]:
+    """{key: sorted values} of the membership table, for these keys (each listed, maybe empty)."""
+    out: dict[str, list[str]] = {k: [] for k in keys}
+    if keys:
+        query = sa.select(key, value).where(key.in_(keys)).order_by(value)
+        for k, v in await conn.execute(query):
+            out[k].append(v)
     return out
 
 
