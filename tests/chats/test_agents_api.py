@@ -74,6 +74,8 @@ async def test_email_is_unique_in_any_case_and_crm_id_is_unique(rig: WhatsAppRig
     second = await make_agent(rig, "noa@example.com")
     r = await rig.client.patch(f"{API}/agents/{second['uid']}", json={"email": "Tyler@Example.com"})
     assert r.status_code == 409 and r.json()["code"] == "email_taken"
+    r = await rig.client.patch(f"{API}/agents/{second['uid']}", json={"email": "Noa@example.com", "crmId": "crm-7"})
+    assert r.status_code == 409 and r.json()["code"] == "crm_id_taken"  # its own email is no conflict
     assert (await rig.client.get(f"{API}/agents")).json()["total"] == 2
     assert (await rig.client.get(f"{API}/agents/{first['uid']}")).json()["email"] == "tyler@example.com"
 

@@ -77,7 +77,7 @@ class Directory:
                     await self.lifecycle.agent_has_room(conn, uid, now)
         except Exception as exc:
             if is_unique_violation(exc):
-                raise await self._taken(changes.values) from None
+                raise await self._taken(changes.values, None) from None
             raise
         return await self.get_agent(uid)
 
@@ -91,7 +91,7 @@ class Directory:
                 await self._update(conn, uid, values, changes.departments, now)
         except Exception as exc:
             if is_unique_violation(exc):
-                raise await self._taken(changes.values) from None
+                raise await self._taken(changes.values, uid) from None
             raise
         return await self.get_agent(uid)
 
@@ -132,10 +132,11 @@ class Directory:
         ):
             await self.lifecycle.agent_has_room(conn, uid, now)
 
-    async def _taken(self, values: Mapping[str, Any]) -> Conflict:
-        """Which unique field a failed insert or update collided on."""
+    async def _taken(self, values: Mapping[str, Any], uid: str | None) -> Conflict:
+        """Which unique field a failed insert or update (of agent `uid`) collided on."""
         async with self.db.read() as conn:
-            if "email_key" in values and await store.find_agent(conn, email_key=values["email_key"]) is not None:
+            other = await store.find_agent(conn, email_key=values["email_key"]) if "email_key" in values else None
+            if other is not None and other["uid"] != uid:
                 return Conflict(f"An agent with the email {values['email']!r} already exists.", code="email_taken",
                                 details=[{"path": "body.email", "reason": "another agent has this email"}])
         return Conflict(f"An agent with the crmId {values.get('crm_id')!r} already exists.", code="crm_id_taken",
