@@ -73,7 +73,7 @@ class Lifecycle:
         given, freed = L.gives(current, target), L.frees(current, target)
         if given or freed:
             await assignment.lock(conn)
-        agent_row = await self._target_agent(conn, current, target, given)
+        agent_row = await self._target_agent(conn, target, given)
         values = L.columns(current, target, now)
         values["agent_display_name"] = agent_row["display_name"] if agent_row is not None else (
             chat["agent_display_name"] if target.agent_uid is not None else None
@@ -105,9 +105,7 @@ class Lifecycle:
             return target, True
         return target.with_agent(agent), False
 
-    async def _target_agent(
-        self, conn: AsyncConnection, current: ChatState | None, target: Target, given: str | None
-    ) -> Any:
+    async def _target_agent(self, conn: AsyncConnection, target: Target, given: str | None) -> Any:
         """The target's agent row when the transition needs it (a new agent, Chat Assigned)."""
         if target.agent_uid is None or not (given or target.status == ChatStatus.ASSIGNED):
             return None
