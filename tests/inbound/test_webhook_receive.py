@@ -69,6 +69,7 @@ async def test_meta_example_makes_a_chat_with_its_message_once(  # type: ignore[
     # when inboxd processes the webhook, later than WhatsApp's timestamp of the message)
     [message, opened] = page["messages"]
     assert opened["systemMessage"] is True and opened["newChatStatus"] == 1 and opened["reason"] == "new_chat"
+    assert opened["type"] == "system" and "text" not in opened
     assert "direction" not in opened and "status" not in opened and page["maxTime"] == opened["timestamp"]
     assert message["text"] == "Does it come in another color?"
     assert message["type"] == "text" and message["direction"] == "incoming"

@@ -53,15 +53,17 @@ def message(row: Mapping[str, Any], chat_info: dict[str, str]) -> dict[str, Any]
 
 def system_message(row: Mapping[str, Any], chat_info: dict[str, str]) -> dict[str, Any]:
     """A system message (§3.3): `systemMessage: true` and `newChatStatus`, no `direction`,
-    `status`, content or `reactions`; `channelInfo.id` is a placeholder. Additions: `reason`
-    (what caused the transition), `changedBy` (an agent, an API token, or inboxd), and the chat's
-    `agent` and `departmentId` after it."""
+    `status`, content or `reactions`; `channelInfo.id` is a placeholder. `type` is `"system"`:
+    clients read `type` on every message, and one that switches on Texter's types skips an
+    unknown one. Additions: `reason` (what caused the transition), `changedBy` (an agent, an API
+    token, or inboxd), and the chat's `agent` and `departmentId` after it."""
     content = row["content"]
     return {
         "_id": row["id"],
         "chatChannelInfo": chat_info,
         "channelInfo": {"id": f"system.{row['id']}"},
         "parent_chat": row["chat_id"],
+        "type": SYSTEM_TYPE,
         "systemMessage": True,
         "newChatStatus": content["newChatStatus"],
         "reason": content.get("reason"),

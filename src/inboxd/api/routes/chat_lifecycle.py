@@ -70,7 +70,7 @@ async def assign(request: Request, services: Svc) -> JSON:
         "named by `{\"agentUid\"}` (required); signed in to the web inbox, the agent who calls. Answers the Chat."
     ),
     **require(Scope.MANAGE_ALL_CHATS, openapi_extra=body_examples(
-        {"for an agent": {"value": {"agentUid": "4d170fc7-5cd6-4496-98e4-f4f03a11456e"}}})),
+        {"for an agent": {"value": {"agentUid": "4d170fc7-5cd6-4496-98e4-f4f03a11456e"}}}, required=False)),
 )
 async def take(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N803
     named = parse_take(await json_body(request, empty={}))
@@ -97,7 +97,8 @@ async def take(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N
         "(inside the 24-hour window; otherwise the chat is still resolved and `notification.sent` is false, with "
         "the reason). Answers `{\"success\": true}` (and `notification` when asked to notify)."
     ),
-    **require(Scope.MANAGE_ALL_CHATS, openapi_extra=body_examples({"notify": {"value": {"notifyClient": True}}})),
+    **require(Scope.MANAGE_ALL_CHATS,
+              openapi_extra=body_examples({"notify": {"value": {"notifyClient": True}}}, required=False)),
 )
 async def resolve(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N803
     notify = parse_resolve(await json_body(request, empty={}))
