@@ -138,6 +138,9 @@ def test_which_transitions_raise_their_status_event() -> None:
     assert L.status_event_due(pending_sales, L.assign(pending_sales, agent_uid=TYLER))  # pending for someone else
     resolved = state(ChatStatus.RESOLVED, None, "sales")
     assert not L.status_event_due(resolved, Target(ChatStatus.RESOLVED, None, "support", Reason.MOVED))
+    taken = state(ChatStatus.ASSIGNED, TYLER, "sales")
+    assert not L.status_event_due(taken, L.move(taken, "support"))  # type: ignore[arg-type]
+    assert L.status_event_due(taken, Target(ChatStatus.ASSIGNED, NOA, "sales", Reason.TEMPLATE_REPLY))
 
 
 def test_who_gets_and_who_loses_an_open_chat() -> None:

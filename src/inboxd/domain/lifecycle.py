@@ -280,16 +280,17 @@ def requeue(current: ChatState) -> Target:
 
 def status_event_due(current: ChatState | None, target: Target) -> bool:
     """Whether the transition raises its status's event (Chat Pending / Assigned / Resolved):
-    when the status changes, or an open chat gets another agent or department (Assign Chat
-    again). A resolved chat moved to another department is not resolved again, nor is a chat
-    the business opened (it starts RESOLVED, nobody resolved it)."""
+    when the status changes, a PENDING chat is pending for another agent or department (Assign
+    Chat again), an ASSIGNED one has another agent. A chat only moved to another department is
+    not assigned or resolved again, nor is a chat the business opened (it starts RESOLVED,
+    nobody resolved it)."""
     if current is None:
         return target.status in OPEN
     if current.status != target.status:
         return True
-    return target.status in OPEN and (target.agent_uid, target.department_id) != (
-        current.agent_uid, current.department_id
-    )
+    if target.status == ChatStatus.PENDING:
+        return (target.agent_uid, target.department_id) != (current.agent_uid, current.department_id)
+    return target.status == ChatStatus.ASSIGNED and target.agent_uid != current.agent_uid
 
 
 def frees(current: ChatState | None, target: Target) -> str | None:
