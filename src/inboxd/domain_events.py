@@ -18,7 +18,7 @@ MESSAGE_STATUS_CHANGED = "app.message.statusRequest"  # data: message (the row a
 CHAT_SUBSCRIBED = "domain.chat.subscribed"  # data: chat_id
 CHAT_UNSUBSCRIBED = "domain.chat.unsubscribed"  # data: chat_id
 # Texter's chat triggers (reference §10.2), raised by the chat lifecycle and labels.
-CHAT_ASSIGNED = "domain.chat.assigned"  # data: chat_id, agent {id, crmId, email, displayName, roles}
+CHAT_ASSIGNED = "domain.chat.assigned"  # data: chat_id, agent {_id, crmId, email, displayName, roles}
 CHAT_PENDING = "domain.chat.pending"  # data: chat_id
 CHAT_RESOLVED = "domain.chat.resolved"  # data: chat_id
 CHAT_LABELS = "domain.chat.labels"  # data: chat_id, old_labels, added_labels, removed_labels
@@ -32,6 +32,9 @@ CHANNEL_PROBLEM_RESOLVED = "domain.channel.health.problem.resolved"  # data: pro
 CHAT_CREATED = "inboxd.chat.created"  # data: chat_id
 CHAT_UPDATED = "inboxd.chat.updated"  # data: chat_id, fields (list of Texter field names)
 MESSAGE_UPDATED = "inboxd.message.updated"  # data: message (the row after a change other than status)
+# A system message (a chat lifecycle transition) was written: not `domain.message.created`, which
+# Texter's message subscriptions follow, but a message the inbox shows all the same.
+SYSTEM_MESSAGE_CREATED = "inboxd.message.system"  # data: message (the `messages` row)
 AGENT_UPDATED = "inboxd.agent.updated"  # data: agent_uid, fields
 # Lists the web inbox shows besides chats: a quick reply created, changed or deleted; a channel
 # health problem raised or resolved (docs/quick-replies.md, docs/channel-health.md).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from inboxd.delivery.accept import IDEMPOTENCY_WINDOW_MS
 from inboxd.domain.clock import now_ms
@@ -50,15 +51,23 @@ async def run(
     live_retention_hours: float = 24.0,
     every_seconds: float = 600,
 ) -> None:
+    async def once() -> None:
+        counts = await purge_once(
+            db, webhook_retention_days=webhook_retention_days, live_retention_hours=live_retention_hours
+        )
+        if any(counts.values()):
+            log.info("housekeeping purged %s", counts)
+
+    await periodically(once, stop, every_seconds=every_seconds, what="housekeeping")
+
+
+async def periodically(work: Callable[[], Awaitable[None]], stop: asyncio.Event, *, every_seconds: float, what: str) -> None:
+    """Run `work` every `every_seconds` until `stop` is set; a failure is logged and retried."""
     while not stop.is_set():
         try:
-            counts = await purge_once(
-                db, webhook_retention_days=webhook_retention_days, live_retention_hours=live_retention_hours
-            )
-            if any(counts.values()):
-                log.info("housekeeping purged %s", counts)
+            await work()
         except Exception:
-            log.exception("housekeeping failed; will try again")
+            log.exception("%s failed; will try again", what)
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_seconds)
         except TimeoutError:

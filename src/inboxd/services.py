@@ -13,6 +13,7 @@ from inboxd import housekeeping
 from inboxd.api.auth import TokenCache
 from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
 from inboxd.channels.whatsapp.webhook_secrets import WebhookSecrets
+from inboxd.chats import sweep as assignment_sweep
 from inboxd.config import Settings
 from inboxd.delivery.listener import listen
 from inboxd.delivery.waiters import DeliveryWaiters
@@ -124,6 +125,7 @@ class Services:
                     )
                 )
             )
+            self._tasks.append(loop.create_task(assignment_sweep.run(self.db, self.events, self._stop)))
 
     def begin_shutdown(self) -> None:
         """Stop taking work; what is held finishes within `INBOXD_SHUTDOWN_SECONDS` (inboxd.shutdown)."""

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from inboxd.domain.ids import new_id
+from inboxd.domain.lifecycle import INITIAL_STATUS
 from inboxd.store import chats as chats_store
 from inboxd.store import messages as messages_store
 from inboxd.store.db import Database
@@ -127,12 +128,16 @@ async def test_ensure_chats_makes_missing_chats_once_and_touches_existing(
     account = wa_account.account.id
     existing = await _chat(db, account, "972500003000")
     async with db.write() as conn:
-        first, made = await chats_store.ensure_chats(
-            conn, channel_account_id=account, contacts={"972500003000": "Dana", "972500003001": None}, now=50
+        made: set[str] = set()
+        first = await chats_store.ensure_chats(
+            conn, channel_account_id=account, contacts={"972500003000": "Dana", "972500003001": None}, now=50,
+            created=made,
         )
     async with db.write() as conn:
-        again, made_again = await chats_store.ensure_chats(
-            conn, channel_account_id=account, contacts={"972500003001": "Noa", "972500003000": None}, now=60
+        made_again: set[str] = set()
+        again = await chats_store.ensure_chats(
+            conn, channel_account_id=account, contacts={"972500003001": "Noa", "972500003000": None}, now=60,
+            created=made_again,
         )
     assert first == again and first["972500003000"] == existing
     assert made == {first["972500003001"]} and made_again == set()
@@ -140,7 +145,7 @@ async def test_ensure_chats_makes_missing_chats_once_and_touches_existing(
         rows = {r.contact_id: r for r in (await conn.execute(sa.select(chats))).all()}
     assert len(rows) == 2
     assert rows["972500003000"].title == "Dana" and rows["972500003000"].updated_at == 60
-    assert rows["972500003001"].title == "Noa" and rows["972500003001"].status == int(chats_store.NEW_CHAT_STATUS)
+    assert rows["972500003001"].title == "Noa" and rows["972500003001"].status == int(INITIAL_STATUS)
 
 
 async def test_statuses_parked_by_a_lost_race_are_applied_by_the_sweep(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from inboxd.domain.scopes import ALL_SCOPES, Scope, parse_scope
+from inboxd.domain.scopes import ALL_SCOPES, INBOXD_SCOPES, TEXTER_SCOPES, Scope, parse_scope
 
 REFERENCE_SCOPES = [
     "Send template messages", "View template messages", "Manage WhatsApp templates", "Manage all chats",
@@ -13,8 +13,10 @@ REFERENCE_SCOPES = [
 ]
 
 
-def test_the_nineteen_scopes_of_the_reference() -> None:
-    assert [s.value for s in ALL_SCOPES] == REFERENCE_SCOPES
+def test_the_nineteen_scopes_of_the_reference_plus_inboxds_own() -> None:
+    assert [s.value for s in TEXTER_SCOPES] == REFERENCE_SCOPES
+    assert [s.value for s in INBOXD_SCOPES] == ["Manage agents"]
+    assert list(ALL_SCOPES) == [*TEXTER_SCOPES, *INBOXD_SCOPES]
 
 
 @pytest.mark.parametrize("name", ["Send session message", "send session message", "send-session-message"])
@@ -23,7 +25,8 @@ def test_scope_by_name_or_slug(name: str) -> None:
 
 
 def test_slugs_are_unique_and_parse_back() -> None:
-    assert len({s.slug for s in ALL_SCOPES}) == 19
+    assert len({s.slug for s in ALL_SCOPES}) == 20
+    assert parse_scope("manage-agents") is Scope.MANAGE_AGENTS
     assert parse_scope("activate-inactivate-scenarios") is Scope.ACTIVATE_INACTIVATE_SCENARIOS
 
 

@@ -3,8 +3,9 @@ and fires on exactly the events its conditions select, with the documented `even
 
 Message events run end to end: a simulated WhatsApp user writes (text, a keyword, an image), the
 business answers through Send a Message, the simulator reports sent/delivered/read, one send
-fails at the recipient (status 4) and one at the channel (status 5). The other triggers are not
-raised by any feature yet; they are published on the domain event bus, as their features will."""
+fails at the recipient (status 4) and one at the channel (status 5). Here the chat triggers are
+published on the domain event bus directly (each template's conditions, whatever raises them);
+tests/chats/test_lifecycle_events.py raises them through the chat lifecycle's endpoints."""
 
 from __future__ import annotations
 
@@ -172,6 +173,9 @@ async def test_chat_templates_fire_when_their_events_are_published(
              "external-bot-enabled", "external-bot-disabled"]
     await _subscribe_all(api, receiver, names)
     chat = await rig.user_writes("972521000003", "hi", name="Noa")
+    await receiver.wait_for(1)  # the new chat is pending (the lifecycle raises it)
+    assert receiver.requests[0].path == "/hooks/chat-pending"
+    receiver.requests.clear()
 
     await _publish(live, db, CHAT_UNSUBSCRIBED, chat_id=chat)
     await _publish(live, db, CHAT_SUBSCRIBED, chat_id=chat)
@@ -249,6 +253,8 @@ async def test_a_failing_change_raises_no_event(
     nothing to deliver."""
     await _subscribe_all(api, receiver, ["chat-pending"])
     chat = await rig.user_writes("972521000004", "hi")
+    await receiver.wait_for(1)  # the new chat is pending
+    receiver.requests.clear()
     assert live.services is not None
     with pytest.raises(RuntimeError):
         async with db.write() as conn:

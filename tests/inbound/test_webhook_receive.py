@@ -25,6 +25,13 @@ async def count(db: Database, table: sa.Table) -> int:
         return (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
 
 
+async def count_conversation(db: Database) -> int:
+    """Messages other than system messages (the chat lifecycle's records, docs/chats.md)."""
+    async with db.read() as conn:
+        query = sa.select(sa.func.count()).select_from(messages).where(messages.c.type != "system")
+        return (await conn.execute(query)).scalar_one()
+
+
 async def test_verification_handshake(client: httpx.AsyncClient, wa_account: WhatsAppAccountSpec) -> None:
     params = {"hub.mode": "subscribe", "hub.verify_token": wa_account.verify_token, "hub.challenge": "1158201444"}
     r = await client.get("/webhooks/whatsapp", params=params)
@@ -57,8 +64,13 @@ async def test_meta_example_makes_a_chat_with_its_message_once(  # type: ignore[
             headers=headers,
         )
     ).json()
-    assert page["minTime"] == page["maxTime"] == 1749416383000
-    [message] = page["messages"]
+    assert page["minTime"] == 1749416383000
+    # the message, then the record of the chat it opened: PENDING (its system message is written
+    # when inboxd processes the webhook, later than WhatsApp's timestamp of the message)
+    [message, opened] = page["messages"]
+    assert opened["systemMessage"] is True and opened["newChatStatus"] == 1 and opened["reason"] == "new_chat"
+    assert opened["type"] == "system" and "text" not in opened
+    assert "direction" not in opened and "status" not in opened and page["maxTime"] == opened["timestamp"]
     assert message["text"] == "Does it come in another color?"
     assert message["type"] == "text" and message["direction"] == "incoming"
     assert message["channelInfo"] == {"id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="}
@@ -70,7 +82,7 @@ async def test_meta_example_makes_a_chat_with_its_message_once(  # type: ignore[
     # Meta delivers it again: nothing changes.
     assert (await post_webhook(client, payload, wa_account.app_secret)).status_code == 200
     await wait_processed(db)
-    assert await count(db, messages) == 1
+    assert await count_conversation(db) == 1 and await count(db, messages) == 2
     again = (await client.get(f"{API}/chats/search", params={"search": "Sheena"}, headers=headers)).json()
     assert again["data"][0]["unreadCount"] == 1
 
@@ -108,7 +120,8 @@ async def test_fifty_concurrent_webhooks_for_one_new_contact_make_one_chat(
             assert all(r.status_code == 200 for r in responses)
             await wait_processed(db)
     assert await count(db, chats) == 1
-    assert await count(db, messages) == 50
+    assert await count_conversation(db) == 50
+    assert await count(db, messages) == 51  # and the one record of the chat's opening
     async with db.read() as conn:
         row = (await conn.execute(sa.select(chats))).mappings().one()
     assert row["unread_count"] == 50 and row["last_incoming_at"] == (1_760_000_000 + 49) * 1000
@@ -130,7 +143,7 @@ async def test_inbound_order_and_window_follow_whatsapp_time_not_arrival(  # typ
     assert public["lastMessage"] == {"type": "text", "text": "second"}
     page = (await client.get(f"{API}/messages/chat/{chat['_id']}", params={"beforeTime": 9_999_999_999_999, "beforeId": "z"},
                              headers=headers)).json()
-    assert [m["text"] for m in page["messages"]] == ["first", "second"]
+    assert [m["text"] for m in page["messages"] if not m.get("systemMessage")] == ["first", "second"]
 
 
 async def _outgoing_message(db: Database, wa: WhatsAppAccountSpec, wamid: str) -> str:
@@ -211,7 +224,7 @@ async def test_a_failing_event_stays_for_retry_and_nothing_is_half_stored(
         await asyncio.sleep(0.05)
     assert event["state"] == "pending" and event["attempts"] >= 1 and event["next_attempt_at"] > event["received_at"]
     async with db.read() as conn:
-        stored = (await conn.execute(sa.select(messages.c.type))).scalars().all()
+        stored = (await conn.execute(sa.select(messages.c.type).where(messages.c.type != "system"))).scalars().all()
     assert stored == ["text"]  # the text of the same webhook is in; the image waits for its file
 
 

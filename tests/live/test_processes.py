@@ -107,5 +107,7 @@ async def test_every_event_reaches_a_stream_on_another_process_in_order(
         await asyncio.gather(*(send(n) for n in range(100)), *(write(n) for n in range(100)))
         await quiet(db)
         await assert_stream_is_the_log(db, stream, start)
-    created = [e.data["_id"] for e in stream.events if e.type == "message.created"]
+    created = [e.data["_id"] for e in stream.events if e.type == "message.created" and not e.data.get("systemMessage")]
     assert len(created) == len(set(created)) == 2 + 10 + 100 + 100
+    opened = [e.data["_id"] for e in stream.events if e.type == "message.created" and e.data.get("systemMessage")]
+    assert len(opened) == len(set(opened)) == 1 + 10 + 100  # each new chat's opening transition

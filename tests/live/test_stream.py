@@ -30,7 +30,7 @@ async def settled(rig: WhatsAppRig, chat_id: str, count: int, status: int = 3) -
     for _ in range(600):
         r = await rig.client.get(f"{API}/messages/chat/{chat_id}", params={"beforeTime": "9999999999999", "beforeId": "z"})
         messages = r.json()["messages"]
-        if len(messages) >= count and all(m["status"] >= status for m in messages if m["direction"] == "outgoing"):
+        if len(messages) >= count and all(m["status"] >= status for m in messages if m.get("direction") == "outgoing"):
             return messages
         await asyncio.sleep(0.05)
     raise AssertionError(f"chat {chat_id} did not settle: {messages}")
@@ -42,18 +42,20 @@ async def test_a_sent_message_and_a_received_webhook_arrive_as_events_with_the_r
         await stream.wait_for(lambda ev: any(e.type == "message.created" for e in ev))
         first = stream.events[0]
         assert first.type == "chat.created" and first.data["_id"] == chat_id
-        incoming = next(e for e in stream.events if e.type == "message.created")
+        incoming = next(e for e in stream.events if e.type == "message.created" and not e.data.get("systemMessage"))
         assert incoming.data["direction"] == "incoming" and incoming.data["text"] == "Hello there"
 
         r = await rig.send(chat_id, {"type": "text", "text": "How can I help?"})
         assert r.status_code == 200, r.text
         sent_id = r.json()["messages"][0]["_id"]
-        messages = await settled(rig, chat_id, 2)
+        messages = await settled(rig, chat_id, 3)  # the chat's opening system message, the two messages
         await stream.wait_for(lambda ev: latest(ev, "message.").get(sent_id, {}).get("status") == 3)
 
     by_type = [e.type for e in stream.events]
     assert by_type.count("chat.created") == 1
-    assert [e.data["_id"] for e in stream.events if e.type == "message.created"] == [incoming.data["_id"], sent_id]
+    created = [e.data for e in stream.events if e.type == "message.created"]
+    assert [m["_id"] for m in created if not m.get("systemMessage")] == [incoming.data["_id"], sent_id]
+    assert [m["newChatStatus"] for m in created if m.get("systemMessage")] == [1]  # opened: PENDING
     # Each event carries the object the REST API returns: the last one of each id is what a
     # fresh load shows now.
     assert latest(stream.events, "message.") == {m["_id"]: m for m in messages}
@@ -78,7 +80,8 @@ async def test_two_streams_see_the_same_events_in_the_same_order(rig: WhatsAppRi
         await one.wait_until_id(target)
         await two.wait_until_id(target)
     assert one.events == two.events
-    assert len({e.data["_id"] for e in one.events if e.type == "message.created"}) == 3 + 12
+    # each new chat's opening system message, its incoming message, and the 12 replies
+    assert len({e.data["_id"] for e in one.events if e.type == "message.created"}) == 3 + 3 + 12
 
 
 async def test_reconnecting_with_last_event_id_replays_exactly_the_missed_events(rig: WhatsAppRig) -> None:

@@ -109,7 +109,8 @@ async def test_an_inbound_image_lands_in_inboxd_as_a_file(  # type: ignore[no-un
     r = await client.get(f"{API}/messages/chat/{chat['id']}", params={"beforeTime": 9_999_999_999_999, "beforeId": "z"},
                          headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
-    [message] = r.json()["messages"]
+    [message, opened] = r.json()["messages"]  # the image, then the record of the chat it opened
+    assert opened["systemMessage"] is True and opened["newChatStatus"] == 1
     assert message["type"] == "media" and message["channelInfo"]["id"] == result["id"]
     [media] = message["media"]
     assert media["caption"] == "a dot" and media["contentType"] == "image/png"

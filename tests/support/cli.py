@@ -57,3 +57,4 @@ def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 20) ->
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)

@@ -27,10 +27,15 @@ async def chat_row(rig: WhatsAppRig, contact: str = USER) -> dict[str, Any] | No
     return dict(row) if row else None
 
 
-async def chat_messages(rig: WhatsAppRig, chat_id: str) -> list[dict[str, Any]]:
+async def chat_history(rig: WhatsAppRig, chat_id: str) -> list[dict[str, Any]]:
     r = await rig.client.get(f"{API}/messages/chat/{chat_id}", params={"beforeTime": "9999999999999", "beforeId": "z"})
     assert r.status_code == 200, r.text
     return r.json()["messages"]
+
+
+async def chat_messages(rig: WhatsAppRig, chat_id: str) -> list[dict[str, Any]]:
+    """The conversation: the chat's history without its system messages (lifecycle records)."""
+    return [m for m in await chat_history(rig, chat_id) if not m.get("systemMessage")]
 
 
 async def until(check, wait_s: float = 10.0):  # type: ignore[no-untyped-def]
@@ -71,7 +76,10 @@ async def test_create_localize_submit_approve_then_send_with_two_body_values(rig
     [component] = payload["template"]["components"]
     assert component == {"type": "body", "parameters": [{"type": "text", "text": "Dana"}, {"type": "text", "text": "15033"}]}
     # The chat shows the message with the rendered text.
-    [message] = await chat_messages(rig, body["chatId"])
+    # (the send's message id was made before the chat, so at the same millisecond it lists first)
+    [message, opened] = await chat_history(rig, body["chatId"])
+    # The business opened the chat: nobody needs to act until the contact answers (docs/chats.md).
+    assert opened["systemMessage"] is True and opened["newChatStatus"] == 3 and opened["reason"] == "opened_by_business"
     assert message["_id"] == body["messageId"] and message["channelInfo"]["id"] == sent["id"]
     assert message["type"] == "special" and message["text"] == "Hi Dana, your order 15033 is ready"
     assert message["special"]["type"] == "template" and message["special"]["template"]["name"] == name
@@ -97,7 +105,9 @@ async def test_a_contact_without_a_chat_gets_a_template_and_their_reply_opens_th
 
     await rig.user_writes(USER, "Sure, I'll come by")
     after = await chat_row(rig)
-    assert after is not None and after["status"] == 2  # the template's chatStatus (ASSIGNED)
+    # The template's chatStatus is ASSIGNED, but without a responsibleAgent nobody has taken the
+    # chat: it waits PENDING (an ASSIGNED chat always has its agent; docs/chats.md).
+    assert after is not None and after["status"] == 1 and after["agent_uid"] is None
     assert after["reply_action"] is None  # used up
     ok = await rig.send(chat["id"], {"type": "text", "text": "See you!"})
     assert ok.status_code == 200, ok.text

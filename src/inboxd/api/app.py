@@ -18,7 +18,19 @@ from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
-from inboxd.api.routes import chats, files, health, live, messages, send, templates, uploads, webhooks_whatsapp
+from inboxd.api.routes import agents as agent_routes
+from inboxd.api.routes import (
+    chat_lifecycle,
+    chats,
+    files,
+    health,
+    live,
+    messages,
+    send,
+    templates,
+    uploads,
+    webhooks_whatsapp,
+)
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -38,6 +50,9 @@ def api_router() -> APIRouter:
     router.include_router(quick_reply_routes.router)  # docs/quick-replies.md
     router.include_router(channel_health_routes.router)  # docs/channel-health.md
     router.include_router(live.router)  # the live stream (docs/live.md)
+    # the chat lifecycle, agents and departments (docs/chats.md)
+    router.include_router(chat_lifecycle.router)
+    router.include_router(agent_routes.router)
     return router
 
 

@@ -25,11 +25,11 @@ async def json_body(request: Request, *, empty: Any = _REQUIRED) -> Any:
         raise InvalidRequest(f"The body is not valid JSON: {exc}.", details=[problem("body", "not valid JSON")]) from None
 
 
-def body_examples(examples: dict[str, Any]) -> dict[str, Any]:
+def body_examples(examples: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
     """`openapi_extra` documenting a JSON body that the route reads itself (by example)."""
     return {
         "requestBody": {
-            "required": True,
+            "required": required,
             "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}},
         }
     }

@@ -83,6 +83,8 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
             "mps": a.mps,
             "sandbox": a.sandbox,
             "created": iso_from_ms(a.created_at),
+            "defaultDepartment": a.default_department_id,
+            "resolutionMessage": a.resolution_message,
         }
         for a in with_db(work)
     ]
@@ -100,12 +102,12 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
         )
 
 
-# --- credentials and channel health (docs/channel-health.md) ------------------------------------
+# --- credentials, chat settings and channel health (docs/channel-health.md, docs/chats.md) --------
 
 
 @app.command("update")
 def update(
-    account: Annotated[str, typer.Argument(help="The account: its business number (accountId) or its inboxd id.")],
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account: its business number (accountId) or its inboxd id.")],
     access_token: Annotated[
         str | None, typer.Option("--access-token", envvar="INBOXD_WHATSAPP_ACCESS_TOKEN", help="A new Graph access token.")
     ] = None,
@@ -119,27 +121,48 @@ def update(
     api_version: Annotated[str | None, typer.Option("--api-version")] = None,
     mps: Annotated[int | None, typer.Option("--mps", min=1, max=1000, help="Messages per second cap.")] = None,
     waba_id: Annotated[str | None, typer.Option("--waba-id", help="WhatsApp Business Account id.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option("--department", help='Department of the chats its contacts open or reopen ("" for none).'),
+    ] = None,
+    resolution_message: Annotated[
+        str | None,
+        typer.Option("--resolution-message", help='Sent by Resolve Chat with notifyClient ("" for none).'),
+    ] = None,
 ) -> None:
-    """Change an account's credentials or connection settings (running servers see it within
-    seconds; on PostgreSQL at once). A token problem resolves with the next successful send."""
+    """Change an account's credentials, connection or chat settings (running servers see
+    credentials within seconds; on PostgreSQL at once). A token problem resolves with the next
+    successful send."""
+    from inboxd.domain.limits import TEXT
+    from inboxd.store import agents as agents_store
+
     changes = {k: v for k, v in {"access_token": access_token, "app_secret": app_secret, "verify_token": verify_token,
                                  "graph_url": graph_url, "api_version": api_version, "mps": mps,
                                  "waba_id": waba_id}.items() if v is not None}
-    if not changes:
+    settings_: dict[str, object] = {}
+    if department is not None:
+        settings_["default_department_id"] = department or None
+    if resolution_message is not None:
+        if len(resolution_message) not in TEXT and resolution_message:
+            raise fail(f"--resolution-message must be at most {int(TEXT.max or 0)} characters", 2)
+        settings_["resolution_message"] = resolution_message or None
+    if not changes and not settings_:
         raise fail("nothing to change: give at least one of --access-token, --app-secret, --verify-token, "
-                   "--graph-url, --api-version, --mps, --waba-id", 2)
+                   "--graph-url, --api-version, --mps, --waba-id, --department, --resolution-message", 2)
 
     async def work(db):  # type: ignore[no-untyped-def]
         async with db.write() as conn:
             found = await accounts_store.find_account(conn, account)
             if found is None:
-                return None
+                raise fail(f"no channel account {account!r} (see inboxd channels list)")
+            chosen = settings_.get("default_department_id")
+            if isinstance(chosen, str) and await agents_store.get_department(conn, chosen) is None:
+                raise fail(f"no department {chosen!r} (see inboxd departments list)", 2)
+            await accounts_store.update_lifecycle_settings(conn, found.id, settings_)
             return await accounts_store.update_account(conn, found.id, **changes)
 
     updated = with_db(work)
-    if updated is None:
-        raise fail(f"no channel account {account!r} (see inboxd channels list)")
-    names = ", ".join(k.replace("_", " ") for k in changes)  # never the values: some are secrets
+    names = ", ".join(k.replace("_", " ") for k in [*changes, *settings_])  # never the values: some are secrets
     typer.echo(f"updated {updated.channel} account {updated.account_id} (id {updated.id}): {names}")
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from inboxd.config import Settings
+from inboxd.domain.errors import ApiError
 from inboxd.store.db import Database
+
+if TYPE_CHECKING:
+    from inboxd.services import Services
 
 T = TypeVar("T")
 
@@ -52,6 +56,28 @@ def with_db(work: Callable[[Database], Awaitable[T]], *, statement_timeout: bool
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run `work` with the services a server has (the database migrated first, the domain
+    events' listeners installed: a change made here raises the events a change through the API
+    would), then close them. An `ApiError` ends the command with its message and details."""
+    from inboxd.services import Services
+    from inboxd.store.migrate import migrate
+
+    async def run() -> T:
+        services = Services.build(settings())
+        try:
+            await migrate(services.db)
+            return await work(services)
+        finally:
+            await services.aclose()
+
+    try:
+        return asyncio.run(run())
+    except ApiError as exc:
+        lines = [exc.message] + [f"  {d.get('path', '')}: {d.get('reason', '')}" for d in exc.details]
+        raise fail("\n".join(lines), 2 if exc.status == 400 else 1) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

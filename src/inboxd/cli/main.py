@@ -1,4 +1,4 @@
-"""`inboxd`: serve | worker | migrate | tokens | channels | simulator | sandbox | files | backup."""
+"""`inboxd`: serve | worker | migrate | tokens | channels | agents | departments | simulator | sandbox | files | backup."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from inboxd.cli import channels, files, sandbox, tokens
+from inboxd.cli import agents, channels, departments, files, sandbox, tokens
 from inboxd.cli.backup import backup
 from inboxd.cli.common import settings, setup_logging, with_db
 from inboxd.cli.simulator import run_simulator
@@ -16,6 +16,8 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(channels.app, name="channels")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(files.app, name="files")  # the file store (several machines)
+app.add_typer(agents.app, name="agents")
+app.add_typer(departments.app, name="departments")
 app.command("simulator")(run_simulator)
 app.command("backup")(backup)  # the SQLite database, online
 

@@ -22,7 +22,7 @@ def create(
         list[str] | None,
         typer.Option("--scope", help='A scope, by name ("Send session message") or slug (send-session-message). Repeat.'),
     ] = None,
-    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant all 19 scopes.")] = False,
+    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant every scope (Texter's 19 and inboxd's Manage agents).")] = False,
 ) -> None:
     """Create a token and print it (only the token, on one line). It is not shown again."""
     if all_scopes and scope:

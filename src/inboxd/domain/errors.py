@@ -146,3 +146,11 @@ def chat_not_found(chat_id: str) -> NotFound:
 
 def file_not_found(file_id: str) -> NotFound:
     return NotFound(f"No file with id {file_id!r}.", code="file_not_found")
+
+
+def agent_not_found(uid: str) -> NotFound:
+    return NotFound(f"No agent with uid {uid!r}.", code="agent_not_found")
+
+
+def department_not_found(department_id: str) -> NotFound:
+    return NotFound(f"No department with id {department_id!r}.", code="department_not_found")

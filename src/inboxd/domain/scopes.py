@@ -1,4 +1,5 @@
-"""The 19 API token scopes, named exactly as in the Texter UI (reference §1.2).
+"""The API token scopes: Texter's 19, named exactly as in the Texter UI (reference §1.2), and
+inboxd's own (for what Texter manages in its UI only: agents and departments).
 
 A token holds a set of scopes; every endpoint declares the scopes it needs next to its route
 (`api.deps.require`), and a token must hold all of them.
@@ -30,6 +31,8 @@ class Scope(StrEnum):
     VIEW_SCENARIOS_RUNS = "View scenarios runs"
     VIEW_QUICK_REPLIES = "View quick replies"
     MANAGE_QUICK_REPLIES = "Manage quick replies"
+    # inboxd's own
+    MANAGE_AGENTS = "Manage agents"
 
     @property
     def slug(self) -> str:
@@ -37,6 +40,8 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES: tuple[Scope, ...] = tuple(Scope)
+INBOXD_SCOPES: tuple[Scope, ...] = (Scope.MANAGE_AGENTS,)
+TEXTER_SCOPES: tuple[Scope, ...] = tuple(s for s in Scope if s not in INBOXD_SCOPES)
 
 
 def slugify(name: str) -> str:

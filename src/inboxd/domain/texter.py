@@ -17,8 +17,14 @@ def channel_info(channel: str, contact_id: str, account_id: str) -> dict[str, st
     return {"name": channel, "id": contact_id, "accountId": account_id}
 
 
+# `messages.type` of a system message: a record of a chat lifecycle transition (docs/chats.md).
+SYSTEM_TYPE = "system"
+
+
 def message(row: Mapping[str, Any], chat_info: dict[str, str]) -> dict[str, Any]:
-    """A regular message. `row` has the columns of `messages`; `chat_info` is the chat's channelInfo."""
+    """A message. `row` has the columns of `messages`; `chat_info` is the chat's channelInfo."""
+    if row["type"] == SYSTEM_TYPE:
+        return system_message(row, chat_info)
     out: dict[str, Any] = {
         "_id": row["id"],
         "chatChannelInfo": chat_info,
@@ -43,6 +49,30 @@ def message(row: Mapping[str, Any], chat_info: dict[str, str]) -> dict[str, Any]
         if row[column] is not None:
             out[key] = row[column]
     return out
+
+
+def system_message(row: Mapping[str, Any], chat_info: dict[str, str]) -> dict[str, Any]:
+    """A system message (§3.3): `systemMessage: true` and `newChatStatus`, no `direction`,
+    `status`, content or `reactions`; `channelInfo.id` is a placeholder. `type` is `"system"`:
+    clients read `type` on every message, and one that switches on Texter's types skips an
+    unknown one. Additions: `reason` (what caused the transition), `changedBy` (an agent, an API
+    token, or inboxd), and the chat's `agent` and `departmentId` after it."""
+    content = row["content"]
+    return {
+        "_id": row["id"],
+        "chatChannelInfo": chat_info,
+        "channelInfo": {"id": f"system.{row['id']}"},
+        "parent_chat": row["chat_id"],
+        "type": SYSTEM_TYPE,
+        "systemMessage": True,
+        "newChatStatus": content["newChatStatus"],
+        "reason": content.get("reason"),
+        "changedBy": content.get("changedBy"),
+        "agent": content.get("agent"),
+        "departmentId": content.get("departmentId"),
+        "timestamp": row["timestamp"],
+        "updatedAt": iso_from_ms(row["updated_at"]),
+    }
 
 
 def _agent(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,10 +122,20 @@ def chat_full(row: Mapping[str, Any], channel: str, account_id: str) -> dict[str
     return out
 
 
+def chat_object(row: Mapping[str, Any], channel: str, account_id: str) -> dict[str, Any]:
+    """The Chat object (the schema of §5.1, as chat-management endpoints answer it): Search
+    Chats' rendering plus `lastMessage`."""
+    out = chat_full(row, channel, account_id)
+    if row["last_message"] is not None:
+        out["lastMessage"] = row["last_message"]
+    return out
+
+
 def chat_public(row: Mapping[str, Any], channel: str, account_id: str) -> dict[str, Any]:
-    """The public view of Get Chat by Chat ID: no `_id`, `labels`, `crmData`, `displayName`."""
+    """The public view of Get Chat by Chat ID: no `_id`, `labels`, `crmData`, `displayName`
+    (nor `crmDeepLink`, CRM data too); the lifecycle times when set."""
     bot_state = row["bot_state"] or {}
-    return {
+    out = {
         "success": True,
         "title": row["title"],
         "channelInfo": channel_info(channel, row["contact_id"], account_id),
@@ -111,6 +151,10 @@ def chat_public(row: Mapping[str, Any], channel: str, account_id: str) -> dict[s
         "lastMessageTimestamp": row["last_message_at"],
         "externalBot": bool(row["external_bot"]),
     }
+    for key, column in (("pendingUpdateTime", "pending_update_time"), ("resolvedUpdateTime", "resolved_update_time")):
+        if row[column] is not None:
+            out[key] = row[column]
+    return out
 
 
 def last_message_preview(type_: str, content: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,9 +21,7 @@ def chat(chat_row: Mapping[str, Any]) -> dict[str, Any]:
     """The full chat, as webhooks carry it: Search Chats' rendering plus `lastMessage` and
     `personChats` (which the reference lists as webhook-only; inboxd links no chats across
     channels, so it holds the chat itself)."""
-    out = texter.chat_full(chat_row, chat_row["channel"], chat_row["account_phone"])
-    if chat_row["last_message"] is not None:
-        out["lastMessage"] = chat_row["last_message"]
+    out = texter.chat_object(chat_row, chat_row["channel"], chat_row["account_phone"])
     info = chat_info(chat_row)
     out["personChats"] = [{"name": info["name"], "accountId": info["accountId"], "id": info["id"]}]
     return out

@@ -26,8 +26,10 @@ from inboxd.channels.whatsapp.inbound_parser import (
     ParsedWebhook,
     parse_webhook,
 )
+from inboxd.chats.lifecycle import Lifecycle
 from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
+from inboxd.domain.lifecycle import INBOXD, opened_by_contact
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
 from inboxd.domain_events import (
@@ -99,6 +101,7 @@ class InboundProcessor:
         # for (channel health notes that webhooks arrive).
         self.on_accounts_heard: Callable[[AsyncConnection, list[str], int], Awaitable[None]] | None = None
         self.events = events
+        self.lifecycle = Lifecycle(events)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -382,8 +385,9 @@ class InboundProcessor:
         now: int,
     ) -> None:
         """The event's new messages, per account: their chats (`ensure_chats`), one insert for
-        all (deduplicated on the wamid), one update of the chats' window and preview, then per
-        message in order its reaction and `MESSAGE_CREATED`."""
+        all (deduplicated on the wamid), one update of the chats' window and preview, the
+        opening transition of the chats the contacts just opened, then per message in order its
+        reaction and `MESSAGE_CREATED`."""
         by_account: dict[str, list[InboundMessage]] = {}
         for item in items:
             by_account.setdefault(item.phone_number_id, []).append(item)
@@ -395,11 +399,10 @@ class InboundProcessor:
                     titles[item.contact_id] = item.profile_name
                 else:
                     titles.setdefault(item.contact_id, None)
-            chat_ids, created = await chats_store.ensure_chats(
-                conn, channel_account_id=account.id, contacts=titles, now=now
+            opened: set[str] = set()
+            chat_ids = await chats_store.ensure_chats(
+                conn, channel_account_id=account.id, contacts=titles, now=now, created=opened
             )
-            for chat_id in sorted(created):
-                await self.events.publish(conn, CHAT_CREATED, chat_id=chat_id)
             rows = [
                 await self._message_row(conn, account, item, chat_ids[item.contact_id], fetched, now) for item in group
             ]
@@ -411,6 +414,7 @@ class InboundProcessor:
                 [(row["chat_id"], item.timestamp_ms, last_message_preview(item.type, row["content"])) for item, row in stored],
                 now,
             )
+            await self.lifecycle.open(conn, opened, opened_by_contact(account.default_department_id), INBOXD, now)
             for item, row in stored:
                 metrics.webhook_events.labels("whatsapp", f"message_{item.raw.get('type')}").inc()
                 if item.reaction_to:

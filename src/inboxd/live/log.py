@@ -36,6 +36,7 @@ from inboxd.store.tables import messages
 # Domain events about a message → the live event they make. `data`: message= the row after.
 MESSAGE_EVENTS = {
     de.MESSAGE_CREATED: "message.created",
+    de.SYSTEM_MESSAGE_CREATED: "message.created",
     de.MESSAGE_STATUS_CHANGED: "message.updated",
     de.MESSAGE_UPDATED: "message.updated",
 }

@@ -31,6 +31,9 @@ class ChannelAccount:
     mps: int
     sandbox: bool
     created_at: int
+    # The chat lifecycle's settings (docs/chats.md).
+    default_department_id: str | None = None
+    resolution_message: str | None = None
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         return f"ChannelAccount(id={self.id!r}, channel={self.channel!r}, account_id={self.account_id!r})"
@@ -134,3 +137,28 @@ async def find_sandbox(conn: AsyncConnection) -> ChannelAccount | None:
     query = sa.select(channel_accounts).where(channel_accounts.c.sandbox.is_(True)).limit(1)
     row = (await conn.execute(query)).first()
     return _account(row) if row else None
+
+
+# --- the chat lifecycle's settings of an account ---------------------------------------------
+
+
+async def update_lifecycle_settings(conn: AsyncConnection, id_: str, values: dict[str, object]) -> None:
+    """`default_department_id` and/or `resolution_message` (None clears)."""
+    allowed = {"default_department_id", "resolution_message"}
+    assert set(values) <= allowed, set(values) - allowed
+    if values:
+        await conn.execute(channel_accounts.update().where(channel_accounts.c.id == id_).values(**values))
+
+
+async def lifecycle_settings(conn: AsyncConnection, id_: str) -> tuple[str | None, str | None]:
+    """(default department, resolution message) of the account."""
+    query = sa.select(channel_accounts.c.default_department_id, channel_accounts.c.resolution_message).where(
+        channel_accounts.c.id == id_
+    )
+    row = (await conn.execute(query)).first()
+    return (row.default_department_id, row.resolution_message) if row else (None, None)
+
+
+async def accounts_defaulting_to(conn: AsyncConnection, department_id: str) -> list[str]:
+    query = sa.select(channel_accounts.c.account_id).where(channel_accounts.c.default_department_id == department_id)
+    return sorted((await conn.execute(query)).scalars())

@@ -10,24 +10,30 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.ids import new_id
-from inboxd.domain.status import ChatStatus
+from inboxd.domain.lifecycle import INITIAL_STATUS
 from inboxd.store.tables import channel_accounts, chats
 from inboxd.store.upsert import insert_for
 
-NEW_CHAT_STATUS = ChatStatus.PENDING  # inboxd has no bot engine: a new chat waits for a person
-
 
 async def ensure_chat(
-    conn: AsyncConnection, *, chat_id: str, channel_account_id: str, contact_id: str, title: str | None, now: int
+    conn: AsyncConnection,
+    *,
+    chat_id: str,
+    channel_account_id: str,
+    contact_id: str,
+    title: str | None,
+    now: int,
+    created: set[str] | None = None,
 ) -> str:
     """The id of the chat for this contact, creating it if needed (safe under concurrency: the
-    unique key decides, and the loser of a race gets the winner's row)."""
+    unique key decides, and the loser of a race gets the winner's row). A chat this created is
+    added to `created`: its caller opens it (`chats.lifecycle.Lifecycle.open`)."""
     stmt = insert_for(conn, chats).values(
         id=chat_id,
         channel_account_id=channel_account_id,
         contact_id=contact_id,
         title=title,
-        status=int(NEW_CHAT_STATUS),
+        status=int(INITIAL_STATUS),
         unread_count=0,
         labels=[],
         created_at=now,
@@ -38,7 +44,10 @@ async def ensure_chat(
     if title:
         set_["title"] = stmt.excluded.title
     stmt = stmt.on_conflict_do_update(index_elements=["channel_account_id", "contact_id"], set_=set_)
-    return (await conn.execute(stmt.returning(chats.c.id))).scalar_one()
+    found = (await conn.execute(stmt.returning(chats.c.id))).scalar_one()
+    if created is not None and found == chat_id:
+        created.add(found)
+    return found
 
 
 async def record_incoming(
@@ -111,6 +120,20 @@ async def get_chats(conn: AsyncConnection, chat_ids: list[str], *, lock: bool = 
     return list((await conn.execute(query, {"b_ids": chat_ids})).mappings())
 
 
+# What `chats.lifecycle.Lifecycle.apply` reads of a chat row (a caller that locks the row for a
+# transition may read only these).
+LIFECYCLE_COLUMNS = [
+    chats.c[name]
+    for name in ("id", "channel_account_id", "status", "agent_uid", "agent_display_name", "department_id", "external_bot")
+]
+
+
+async def lock_chat(conn: AsyncConnection, chat_id: str) -> sa.RowMapping | None:
+    """`get_chat`, with the chat's row locked until the transaction ends (PostgreSQL)."""
+    query = _CHAT_WITH_ACCOUNT.where(chats.c.id == chat_id).with_for_update(of=chats)
+    return (await conn.execute(query)).mappings().first()
+
+
 async def find_chat(conn: AsyncConnection, channel_account_id: str, contact_id: str) -> sa.RowMapping | None:
     query = _CHAT_WITH_ACCOUNT.where(chats.c.channel_account_id == channel_account_id, chats.c.contact_id == contact_id)
     return (await conn.execute(query)).mappings().first()
@@ -181,20 +204,25 @@ async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[sa.Ro
 
 
 async def ensure_chats(
-    conn: AsyncConnection, *, channel_account_id: str, contacts: dict[str, str | None], now: int
-) -> tuple[dict[str, str], set[str]]:
-    """`ensure_chat` for many contacts of one account: ({contact_id: chat_id}, the ids of the
-    chats this created), in a few statements whatever the count. The missing chats are inserted at once with ON CONFLICT DO
+    conn: AsyncConnection,
+    *,
+    channel_account_id: str,
+    contacts: dict[str, str | None],
+    now: int,
+    created: set[str] | None = None,
+) -> dict[str, str]:
+    """`ensure_chat` for many contacts of one account: {contact_id: chat_id}, in a few
+    statements whatever the count. The missing chats are inserted at once with ON CONFLICT DO
     NOTHING (a concurrent webhook for the same new contact makes one chat, as with the upsert);
     every chat this did not create is touched like the upsert's conflict branch (title when
-    given, `updated_at`)."""
+    given, `updated_at`). The ids of the chats this created are added to `created`."""
     found = await _chat_ids(conn, channel_account_id, list(contacts))
     missing = [c for c in contacts if c not in found]
-    created: set[str] = set()
+    created_contacts: set[str] = set()
     if missing:
         rows = [
             {"id": new_id(), "channel_account_id": channel_account_id, "contact_id": contact,
-             "title": contacts[contact], "status": int(NEW_CHAT_STATUS), "unread_count": 0, "labels": [],
+             "title": contacts[contact], "status": int(INITIAL_STATUS), "unread_count": 0, "labels": [],
              "created_at": now, "updated_at": now, "last_seq": 0}
             for contact in missing
         ]
@@ -203,16 +231,18 @@ async def ensure_chats(
             .on_conflict_do_nothing(index_elements=["channel_account_id", "contact_id"])
             .returning(chats.c.contact_id)
         )
-        created = set((await conn.execute(stmt, rows)).scalars())
+        created_contacts = set((await conn.execute(stmt, rows)).scalars())
         found.update(await _chat_ids(conn, channel_account_id, missing))
+        if created is not None:
+            created.update(found[c] for c in created_contacts)
     # rows locked in chat id order by every transaction (PostgreSQL: no deadlock between processes)
-    touched = sorted(((c, chat_id) for c, chat_id in found.items() if c not in created), key=lambda t: t[1])
+    touched = sorted(((c, chat_id) for c, chat_id in found.items() if c not in created_contacts), key=lambda t: t[1])
     if touched:
         await conn.execute(
             _TOUCH_CHAT,
             [{"b_id": chat_id, "b_title": contacts[contact] or None, "b_now": now} for contact, chat_id in touched],
         )
-    return found, {found[contact] for contact in created}
+    return found
 
 
 async def _chat_ids(conn: AsyncConnection, channel_account_id: str, contact_ids: list[str]) -> dict[str, str]:

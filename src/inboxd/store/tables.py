@@ -40,6 +40,10 @@ channel_accounts = sa.Table(
     sa.Column("mps", sa.Integer, nullable=False),
     sa.Column("sandbox", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Ms, nullable=False),
+    # The chat lifecycle (docs/chats.md): the department of the chats its contacts open or reopen,
+    # and the text `POST /chats/{id}/resolve` sends with `notifyClient: true`.
+    sa.Column("default_department_id", sa.String(64)),
+    sa.Column("resolution_message", sa.Text),
     sa.UniqueConstraint("channel", "account_id"),
 )
 
@@ -89,8 +93,14 @@ chats = sa.Table(
     sa.Column("unsubscribed_at", Ms),
     # Outbound acceptance order: each accepted outgoing message takes the next value.
     sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+    # Since when the chat waits for an agent (PENDING with none), else null: round robin hands
+    # waiting chats out oldest first (docs/chats.md).
+    sa.Column("queued_at", Ms),
     sa.UniqueConstraint("channel_account_id", "contact_id"),
     sa.Index("ix_chats_last_message_at", "last_message_at"),
+    sa.Index("ix_chats_department_id_queued_at", "department_id", "queued_at"),
+    # An agent's open (PENDING + ASSIGNED) chats: counted for every round-robin choice.
+    sa.Index("ix_chats_agent_uid_status", "agent_uid", "status"),
 )
 
 messages = sa.Table(
@@ -493,4 +503,45 @@ live_cursor = sa.Table(
     metadata,
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("last_id", sa.BigInteger, nullable=False),
+)
+
+# --- agents and departments (docs/chats.md) -------------------------------------------------
+
+# The people who work the inbox. `email_key` is the lower-cased email: unique, so two spellings
+# of one address cannot both exist. `password_hash` is argon2id (never returned, never logged).
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("uid", sa.String(36), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("crm_id", sa.String(255), unique=True),
+    sa.Column("roles", Json, nullable=False),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("presence", sa.String(16), nullable=False),
+    sa.Column("max_open_chats", sa.Integer),
+    # When the agent last got a chat: round robin's tie-break (the one assigned longest ago).
+    sa.Column("last_assigned_at", Ms),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # a slug, Texter's `departmentId`
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("assignment", sa.String(16), nullable=False),  # manual | round_robin
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+department_members = sa.Table(
+    "department_members",
+    metadata,
+    sa.Column("department_id", sa.String(64), sa.ForeignKey("departments.id"), primary_key=True),
+    sa.Column("agent_uid", sa.String(36), sa.ForeignKey("agents.uid"), primary_key=True),
+    sa.Index("ix_department_members_agent_uid", "agent_uid"),
 )

@@ -7,13 +7,16 @@ message, and a webhook processed twice cannot act twice (the message is stored o
 The reply action (`chat.replyAction`) is set when a template is sent (`templates.sending`): the
 template's `chatStatus`, `replyText`, `responsibleDepartment`, … overridden by the send's
 `replyAction`. On the contact's next message, within `expirationTime` seconds of the send:
-- the chat takes `chatStatus` (and `pendingUpdateTime` / `resolvedUpdateTime` when it becomes
-  PENDING / RESOLVED), and `responsibleDepartment` becomes its `departmentId`;
+- the chat moves through the lifecycle (`domain.lifecycle.template_reply`): `chatStatus`, for
+  `responsibleAgent` (an active agent's email) and `responsibleDepartment`; ASSIGNED without an
+  agent waits PENDING instead (docs/chats.md);
 - `replyText` is sent as a session message: staged in the same transaction, on the same outbox
   and chat sequence as every outgoing message (the window is open: the contact just wrote);
 - the action is used up (`replyAction` becomes null), also when it expired.
-`setBotNode`, `bot`, `responsibleAgent`, `replyToTemplateFile` and `resolveTime` are stored and
-returned but not acted on: inboxd has no bot engine and no agent directory.
+Without an action that applies, the contact's message follows the lifecycle's own rule: a
+resolved chat reopens (`chats.lifecycle.Lifecycle.contact_wrote`).
+`setBotNode`, `bot`, `replyToTemplateFile` and `resolveTime` are stored and returned but not
+acted on: inboxd has no bot engine.
 
 A stop word unsubscribes the contact (`templates.subscriptions`) and drops the pending action
 without sending its reply.
@@ -27,17 +30,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.chats.lifecycle import Lifecycle
 from inboxd.delivery.accept import OutgoingItem, stage_outgoing
+from inboxd.domain import lifecycle
+from inboxd.domain.agents import email_key
 from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import ChatStatus
 from inboxd.domain.window import session_window_open
 from inboxd.domain_events import CHAT_UPDATED, DomainEvents
+from inboxd.store import agents as agents_store
+from inboxd.store.chats import LIFECYCLE_COLUMNS
 from inboxd.store.tables import chats
 from inboxd.templates.subscriptions import is_stop_word, mark_unsubscribed
-
-# What a reply action may change on the chat (`inboxd.chat.updated`'s `fields`).
-_ACTION_FIELDS = ["status", "pendingUpdateTime", "resolvedUpdateTime", "departmentId", "updatedAt"]
 
 # Incoming messages that are not an answer: a reaction to one of ours, a WhatsApp system notice.
 _NOT_A_REPLY = ("reaction", "system")
@@ -57,6 +62,7 @@ class ContactAnswers:
     def __init__(self, stop_words: frozenset[str], events: DomainEvents) -> None:
         self.stop_words = stop_words
         self.events = events
+        self.lifecycle = Lifecycle(events)
 
     async def __call__(self, conn: AsyncConnection, *, message: dict[str, Any]) -> None:
         if not is_reply(message):
@@ -67,32 +73,36 @@ class ContactAnswers:
             await mark_unsubscribed(conn, chat_id, now, self.events)
             await self._use_action(conn, chat_id)
             return
-        action = await self._use_action(conn, chat_id)
-        if action is None or _expired(action, now):
+        chat, action = await self._use_action(conn, chat_id)
+        if chat is None:
             return
-        await self._apply(conn, message, action, now)
+        if action is None or _expired(action, now):
+            await self.lifecycle.contact_wrote(conn, chat, now)
+            return
+        await self._apply(conn, message, chat, action, now)
 
-    async def _use_action(self, conn: AsyncConnection, chat_id: str) -> dict[str, Any] | None:
+    async def _use_action(self, conn: AsyncConnection, chat_id: str) -> tuple[Any, dict[str, Any] | None]:
         """`_take_action`, announcing the chat's cleared `replyAction`."""
-        action = await _take_action(conn, chat_id)
+        chat, action = await _take_action(conn, chat_id)
         if action is not None:
             await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction"])
-        return action
+        return chat, action
 
-    async def _apply(self, conn: AsyncConnection, message: Mapping[str, Any], action: dict[str, Any], now: int) -> None:
+    async def _apply(
+        self, conn: AsyncConnection, message: Mapping[str, Any], chat: Mapping[str, Any], action: dict[str, Any],
+        now: int,
+    ) -> None:
         chat_id = message["chat_id"]
-        values: dict[str, Any] = {"updated_at": now}
         status = action.get("chatStatus")
-        if isinstance(status, int) and status in set(ChatStatus):
-            values["status"] = status
-            if status == ChatStatus.PENDING:
-                values["pending_update_time"] = now // 1000
-            elif status == ChatStatus.RESOLVED:
-                values["resolved_update_time"] = now // 1000
-        if action.get("responsibleDepartment"):
-            values["department_id"] = action["responsibleDepartment"]
-        await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
-        await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=_ACTION_FIELDS)
+        agent_uid = await _responsible_agent(conn, action.get("responsibleAgent"))
+        department = action.get("responsibleDepartment")
+        target = lifecycle.template_reply(
+            lifecycle.ChatState.of(chat),
+            status=status if isinstance(status, int) and status in set(ChatStatus) else None,
+            agent_uid=agent_uid,
+            department_id=department if isinstance(department, str) and department else None,
+        )
+        await self.lifecycle.apply(conn, chat, target, lifecycle.INBOXD, now)
         reply = action.get("replyText")
         # A webhook that arrives a day late must not answer outside the window.
         if reply and session_window_open(message["timestamp"], now):
@@ -102,16 +112,24 @@ class ContactAnswers:
             )
 
 
-async def _take_action(conn: AsyncConnection, chat_id: str) -> dict[str, Any] | None:
-    """The chat's pending reply action, cleared in the same step. The row is locked first
-    (PostgreSQL), so two messages processed at once cannot both run it; SQLite has one writer."""
-    current = (
-        await conn.execute(sa.select(chats.c.reply_action).where(chats.c.id == chat_id).with_for_update())
-    ).scalar_one_or_none()
-    if not current:
-        return None
+async def _take_action(conn: AsyncConnection, chat_id: str) -> tuple[Any, dict[str, Any] | None]:
+    """The chat (its row, locked) and its pending reply action, cleared in the same step. The
+    row is locked first (PostgreSQL), so two messages processed at once cannot both run it;
+    SQLite has one writer."""
+    query = sa.select(*LIFECYCLE_COLUMNS, chats.c.reply_action).where(chats.c.id == chat_id).with_for_update()
+    chat = (await conn.execute(query)).mappings().first()
+    if chat is None or not chat["reply_action"]:
+        return chat, None
     await conn.execute(chats.update().where(chats.c.id == chat_id).values(reply_action=sa.null()))
-    return dict(current)
+    return chat, dict(chat["reply_action"])
+
+
+async def _responsible_agent(conn: AsyncConnection, email: Any) -> str | None:
+    """The uid of the active agent a reply action names by email (`responsibleAgent`), if any."""
+    if not isinstance(email, str) or not email:
+        return None
+    agent = await agents_store.find_agent(conn, email_key=email_key(email))
+    return agent["uid"] if agent is not None and agent["active"] else None
 
 
 def _expired(action: Mapping[str, Any], now: int) -> bool:

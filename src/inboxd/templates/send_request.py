@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from inboxd.chats.requests import crm_deep_link
 from inboxd.domain import limits as send_limits
 from inboxd.domain.content import SendRequest, parse_send_request
 from inboxd.domain.errors import InvalidRequest, Problems
@@ -181,7 +182,7 @@ def _set_chat(value: Any, problems: Problems) -> dict[str, Any] | None:
         else:
             out["crmData"] = value["crmData"]
     if value.get("crmDeepLink") is not None:
-        out["crmDeepLink"] = text(value["crmDeepLink"], f"{path}.crmDeepLink", problems, L.ATTACHED_FILE_FIELD)
+        out["crmDeepLink"] = crm_deep_link(value["crmDeepLink"], f"{path}.crmDeepLink", problems)
     if value.get("externalBot") is not None:
         out["externalBot"] = boolean(value["externalBot"], f"{path}.externalBot", problems)
     if "departmentId" in value:

@@ -11,8 +11,8 @@ In order:
    request's result; an unsubscribed contact → `success: false`, nothing stored or sent;
 5. `sessionMessage` and an open 24-hour window → sent as that session message instead;
 6. a media header is fetched and stored like Send a Message media;
-7. the chat is created when the contact has none (status BULK for a `bulk` template, else the
-   usual PENDING), and the message is accepted through `accept_outgoing`: the same outbox,
+7. the chat is created when the contact has none (BULK for a `bulk` template, else RESOLVED:
+   nobody needs to act until the contact answers; docs/chats.md), and the message is accepted through `accept_outgoing`: the same outbox,
    per-chat order and idempotency as session messages. In the same transaction the chat gets
    the reply action and the `setChat` properties.
 
@@ -26,17 +26,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.chats.lifecycle import Lifecycle
+from inboxd.chats.properties import check_crm_data_size, merge_crm_data, set_properties
 from inboxd.delivery.accept import Accepted, Idempotency, OnAccept, OutgoingItem, accept_outgoing, find_replay
 from inboxd.delivery.session import send_session_message
+from inboxd.domain import lifecycle
 from inboxd.domain.content import parse_send_request
 from inboxd.domain.errors import InvalidRequest, NotFound, Problems, RuleRefused, problem
 from inboxd.domain.ids import new_id
-from inboxd.domain.status import ChatStatus
 from inboxd.domain.window import session_window_open
-from inboxd.domain_events import CHAT_CREATED, CHAT_UPDATED, DomainEvents
+from inboxd.domain_events import CHAT_UPDATED, DomainEvents
 from inboxd.store import accounts as accounts_store
 from inboxd.store import chats as chats_store
 from inboxd.store import messages as messages_store
@@ -259,16 +260,16 @@ def _cloud_components(
 
 async def _create_chat(services: Services, account: ChannelAccount, contact_id: str, template: Any, now: int) -> str:
     """The contact's chat, created for this first message (a concurrent creation wins the race
-    harmlessly: the unique key gives both the same chat)."""
+    harmlessly: the unique key gives both the same chat) and opened by the business: RESOLVED,
+    or BULK for a bulk template, until the contact answers (`domain.lifecycle.opened_by_business`)."""
     async with services.db.write() as conn:
-        candidate = new_id()
+        opened: set[str] = set()
         chat_id = await chats_store.ensure_chat(
-            conn, chat_id=candidate, channel_account_id=account.id, contact_id=contact_id, title=None, now=now
+            conn, chat_id=new_id(), channel_account_id=account.id, contact_id=contact_id, title=None, now=now,
+            created=opened,
         )
-        if chat_id == candidate and template["usage"] == "bulk":
-            await conn.execute(chats.update().where(chats.c.id == chat_id).values(status=int(ChatStatus.BULK)))
-        await services.events.publish(conn, CHAT_CREATED if chat_id == candidate else CHAT_UPDATED, chat_id=chat_id,
-                                      fields=["updatedAt"])
+        target = lifecycle.opened_by_business(bulk=template["usage"] == "bulk")
+        await Lifecycle(services.events).open(conn, opened, target, lifecycle.INBOXD, now)
     return chat_id
 
 
@@ -292,22 +293,35 @@ def reply_action(template: Any, override: dict[str, Any] | None, now: int, messa
 
 
 def _chat_changes(template: Any, req: TemplateSendRequest, now: int, events: DomainEvents) -> OnAccept:
-    """`on_accept`: the reply action and `setChat`, in the transaction that stores the message."""
+    """`on_accept`: the reply action and `setChat`, in the transaction that stores the message.
+    `externalBot` and `departmentId` go through the chat lifecycle; `crmData` merges like Update
+    CRM Data (`chats.properties.merge_crm_data`)."""
 
     async def apply(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         chat_id = rows[0]["chat_id"]
-        values: dict[str, Any] = {"reply_action": reply_action(template, req.reply_action, now, rows[0]["id"]),
-                                  "updated_at": now}
+        action = reply_action(template, req.reply_action, now, rows[0]["id"])
+        await conn.execute(chats.update().where(chats.c.id == chat_id).values(reply_action=action, updated_at=now))
+        await events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction", "updatedAt"])
         changes = req.set_chat or {}
-        for key, column in (("displayName", "display_name"), ("crmDeepLink", "crm_deep_link"),
-                            ("externalBot", "external_bot"), ("departmentId", "department_id")):
-            if key in changes:
-                values[column] = changes[key]
+        chat = await chats_store.lock_chat(conn, chat_id)
+        assert chat is not None
+        props = {key: changes[key] for key in ("displayName", "crmDeepLink") if key in changes}
         if "crmData" in changes:
-            current = (await conn.execute(sa.select(chats.c.crm_data).where(chats.c.id == chat_id))).scalar_one()
-            values["crm_data"] = {**(current or {}), **changes["crmData"]}
-        await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
-        await events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction", *changes])
+            props["crmData"] = merge_crm_data(chat["crm_data"], changes["crmData"])
+            check_crm_data_size(props["crmData"])
+        await set_properties(conn, chat_id, props, events, now)
+        flow = Lifecycle(events)
+        if "externalBot" in changes:
+            default_department, _ = await accounts_store.lifecycle_settings(conn, chat["channel_account_id"])
+            target = lifecycle.set_external_bot(
+                lifecycle.ChatState.of(chat), changes["externalBot"], default_department=default_department
+            )
+            if await flow.apply(conn, chat, target, lifecycle.INBOXD, now) is not None:
+                chat = await chats_store.lock_chat(conn, chat_id)
+                assert chat is not None
+        if "departmentId" in changes:
+            target = lifecycle.move(lifecycle.ChatState.of(chat), changes["departmentId"])
+            await flow.apply(conn, chat, target, lifecycle.INBOXD, now)
 
     return apply
 

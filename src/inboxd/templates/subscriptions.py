@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.chats.lifecycle import Lifecycle
+from inboxd.domain import lifecycle
 from inboxd.domain.clock import iso_from_ms
 from inboxd.domain.ids import new_id
 from inboxd.domain_events import CHAT_CREATED, CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED, CHAT_UPDATED, DomainEvents
@@ -81,13 +83,12 @@ async def unsubscribe(
     conn: AsyncConnection, accounts: list[ChannelAccount], contact_id: str, now: int, events: DomainEvents
 ) -> None:
     for account in accounts:
-        candidate = new_id()
+        opened: set[str] = set()
         chat_id = await chats_store.ensure_chat(
-            conn, chat_id=candidate, channel_account_id=account.id, contact_id=contact_id, title=None, now=now
+            conn, chat_id=new_id(), channel_account_id=account.id, contact_id=contact_id, title=None, now=now,
+            created=opened,
         )
-        # (an existing chat was touched: its updatedAt moved)
-        await events.publish(conn, CHAT_CREATED if chat_id == candidate else CHAT_UPDATED, chat_id=chat_id,
-                             fields=["updatedAt"])
+        await Lifecycle(events).open(conn, opened, lifecycle.opened_by_business(bulk=False), lifecycle.INBOXD, now)
         await mark_unsubscribed(conn, chat_id, now, events)
 
 

@@ -1,0 +1,25 @@
+"""Who is calling: an API token (every request today), or an agent signed in to the web inbox
+(browser sessions, a later addition, set `request.state.agent` to the agent's row). The chat
+lifecycle records the caller on every transition, and an agent's own actions (take, a session
+message) apply to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from inboxd.domain.lifecycle import Actor
+
+
+def calling_agent(request: Request) -> Any:
+    """The signed-in agent's row, or None for an API token."""
+    return getattr(request.state, "agent", None)
+
+
+def actor_of(request: Request) -> Actor:
+    agent = calling_agent(request)
+    if agent is not None:
+        return Actor("agent", agent["uid"], agent["display_name"])
+    token = request.state.token
+    return Actor("apiToken", token.id, token.name)
