@@ -19,6 +19,7 @@ from inboxd.delivery.worker import DeliveryWorker
 from inboxd.domain_events import DomainEvents
 from inboxd.events import EventService
 from inboxd.inbound.processor import InboundProcessor
+from inboxd.labelling import install as install_labels
 from inboxd.media.filestore import FileStore
 from inboxd.store.db import Database
 from inboxd.store.outbox import NOTIFY_CHANNEL
@@ -62,6 +63,7 @@ class Services:
         services.event_delivery = EventService(settings, db)
         services.event_delivery.install(events)
         install_templates(services)  # template status webhooks, stop words, reply actions
+        install_labels(services)  # failed_message on a chat whose message failed (after the subscriptions)
         return services
 
     def new_delivery_worker(self) -> DeliveryWorker:

@@ -17,6 +17,8 @@ from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
+from inboxd.api.routes import labels as label_routes
+from inboxd.api.routes import unread as unread_routes
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -33,6 +35,8 @@ def api_router() -> APIRouter:
     for module in (chats, messages, send, files, uploads, templates):
         router.include_router(module.router)
     router.include_router(scenario_routes.router)  # event subscriptions (docs/events.md)
+    for module in (label_routes, unread_routes):  # labels and unread counts (docs/labels.md)
+        router.include_router(module.router)
     return router
 
 

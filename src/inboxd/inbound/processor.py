@@ -30,7 +30,7 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
-from inboxd.domain_events import MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, DomainEvents
+from inboxd.domain_events import CHAT_UPDATED, MESSAGE_CREATED, MESSAGE_STATUS_CHANGED, DomainEvents
 from inboxd.inbound.media import FetchedMedia, MediaUnavailable, fetch_media
 from inboxd.media.filestore import FileStore
 from inboxd.store import accounts as accounts_store
@@ -347,7 +347,7 @@ class InboundProcessor:
             inserted = await messages_store.insert_new_messages(conn, rows)
             stored = [(item, row) for item, row in zip(group, rows, strict=True) if row["id"] in inserted]
             # (a row not inserted: a concurrent processing of the same webhook got there first)
-            await chats_store.record_incoming_many(
+            touched = await chats_store.record_incoming_many(
                 conn,
                 [(row["chat_id"], item.timestamp_ms, last_message_preview(item.type, row["content"])) for item, row in stored],
                 now,
@@ -357,6 +357,8 @@ class InboundProcessor:
                 if item.reaction_to:
                     await self._record_reaction(conn, account.id, item)
                 await self.events.publish(conn, MESSAGE_CREATED, message=row)
+            for chat_id in touched:  # one more unread, a new preview: what the inbox shows changed
+                await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=list(chats_store.INCOMING_FIELDS))
 
     async def _message_row(
         self,

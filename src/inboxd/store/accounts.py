@@ -31,6 +31,8 @@ class ChannelAccount:
     mps: int
     sandbox: bool
     created_at: int
+    # Send WhatsApp's read receipt when an agent reads a chat (`POST /chats/{id}/read`).
+    read_receipts: bool = False
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         return f"ChannelAccount(id={self.id!r}, channel={self.channel!r}, account_id={self.account_id!r})"
@@ -57,6 +59,7 @@ async def add_whatsapp_account(
     mps: int = DEFAULT_MPS,
     waba_id: str | None = None,
     sandbox: bool = False,
+    read_receipts: bool = False,
 ) -> ChannelAccount:
     values = {
         "id": new_id(),
@@ -72,6 +75,7 @@ async def add_whatsapp_account(
         "mps": mps,
         "sandbox": sandbox,
         "created_at": now_ms(),
+        "read_receipts": read_receipts,
     }
     await conn.execute(channel_accounts.insert().values(**values))
     return ChannelAccount(**values)

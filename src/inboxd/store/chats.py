@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.ids import new_id
 from inboxd.domain.status import ChatStatus
+from inboxd.store.labels import has_any_label
 from inboxd.store.tables import channel_accounts, chats
 from inboxd.store.upsert import insert_for
 
@@ -111,6 +112,8 @@ class ChatSearch:
     account_id: str | None = None
     labels: list[str] | None = None
     statuses: list[int] | None = None
+    agent_uid: str | None = None  # inboxd addition
+    department_id: str | None = None  # inboxd addition
     include_empty: bool = False
     limit: int = 30
     skip: int = 0
@@ -120,51 +123,67 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search_conditions(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnElement[bool]]:
+def _search_conditions(q: ChatSearch) -> list[sa.ColumnElement[bool]]:
+    """Every filter is on `chats` itself, so each can use an index of `chats`: status, agent and
+    department have one each that continues with (last_message_at, id), the sort order, so a
+    page walks it backwards and stops; `labels[]` reads `chat_labels`' primary key."""
     conds: list[sa.ColumnElement[bool]] = []
     if not q.include_empty:
         conds.append(chats.c.last_message_at.is_not(None))
-    if q.channel:
-        conds.append(channel_accounts.c.channel == q.channel)
-    if q.account_id:
-        conds.append(channel_accounts.c.account_id == q.account_id)
+    if q.channel or q.account_id:
+        account = sa.select(channel_accounts.c.id)
+        if q.channel:
+            account = account.where(channel_accounts.c.channel == q.channel)
+        if q.account_id:
+            account = account.where(channel_accounts.c.account_id == q.account_id)
+        conds.append(chats.c.channel_account_id.in_(account))
     if q.statuses:
         conds.append(chats.c.status.in_(q.statuses))
+    if q.agent_uid:
+        conds.append(chats.c.agent_uid == q.agent_uid)
+    if q.department_id:
+        conds.append(chats.c.department_id == q.department_id)
     if q.labels:
-        if conn.dialect.name == "postgresql":
-            conds.append(chats.c.labels.op("?|")(sa.cast(sa.literal(q.labels), sa.ARRAY(sa.Text))))
-        else:
-            each = sa.func.json_each(chats.c.labels).table_valued("value")
-            conds.append(sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(q.labels))))
+        conds.append(has_any_label(q.labels))
     if q.search:
-        needle = f"%{_like_escape(q.search.lower())}%"
-        matches = [
-            sa.func.lower(chats.c.title).like(needle, escape="\\"),
-            sa.func.lower(chats.c.display_name).like(needle, escape="\\"),
-        ]
-        digits = re.sub(r"\D", "", q.search)
-        for candidate in {digits, digits.lstrip("0")}:
-            if len(candidate) >= 2:
-                matches.append(chats.c.contact_id.like(f"%{candidate}%"))
-        conds.append(sa.or_(*matches))
+        conds.append(_term_matches(q.search))
     return conds
 
 
+def _term_matches(term: str) -> sa.ColumnElement[bool]:
+    """`search`: the title or display name contains the term (case-insensitive); a term without
+    letters is also a phone number, matched on the contact's digits (with and without a leading
+    0, so national and international spellings both find it). A term with letters (`Noa2`) is a
+    name: its digits alone must not match every number that contains them."""
+    needle = f"%{_like_escape(term.lower())}%"
+    matches = [
+        sa.func.lower(chats.c.title).like(needle, escape="\\"),
+        sa.func.lower(chats.c.display_name).like(needle, escape="\\"),
+    ]
+    if not any(ch.isalpha() for ch in term):
+        digits = re.sub(r"\D", "", term)
+        for candidate in sorted({digits, digits.lstrip("0")}):
+            if len(candidate) >= 2:
+                matches.append(chats.c.contact_id.like(f"%{candidate}%"))
+    return sa.or_(*matches)
+
+
+def _newest_first(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnElement[Any]]:
+    """Last message time, newest first, then id. Chats without messages (only with
+    `includeEmpty`) come last: SQLite sorts NULL last in a descending order by itself; PostgreSQL
+    needs NULLS LAST, which a backward index scan does not give — so it is asked for only when
+    such chats can be in the result, and otherwise the index order serves the sort."""
+    newest = chats.c.last_message_at.desc()
+    if q.include_empty and conn.dialect.name == "postgresql":
+        newest = newest.nulls_last()
+    return [newest, chats.c.id.desc()]
+
+
 async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[sa.RowMapping], int]:
-    conds = _search_conditions(conn, q)
-    page = (
-        _CHAT_WITH_ACCOUNT.where(*conds)
-        .order_by(chats.c.last_message_at.desc().nulls_last(), chats.c.id.desc())
-        .limit(q.limit)
-        .offset(q.skip)
-    )
+    conds = _search_conditions(q)
+    page = _CHAT_WITH_ACCOUNT.where(*conds).order_by(*_newest_first(conn, q)).limit(q.limit).offset(q.skip)
     rows = list((await conn.execute(page)).mappings())
-    count = (
-        sa.select(sa.func.count())
-        .select_from(chats.join(channel_accounts, channel_accounts.c.id == chats.c.channel_account_id))
-        .where(*conds)
-    )
-    total = (await conn.execute(count)).scalar_one()
+    total = (await conn.execute(sa.select(sa.func.count()).select_from(chats).where(*conds))).scalar_one()
     return rows, total
 
 
@@ -244,11 +263,13 @@ def _record_incoming_stmt() -> sa.Update:
 _RECORD_INCOMING = _record_incoming_stmt()
 
 
-async def record_incoming_many(conn: AsyncConnection, items: list[tuple[str, int, dict[str, Any]]], now: int) -> None:
+async def record_incoming_many(
+    conn: AsyncConnection, items: list[tuple[str, int, dict[str, Any]]], now: int
+) -> list[str]:
     """`record_incoming` for many new incoming messages, (chat_id, timestamp, preview) in
     arrival order, in one executemany: per chat, the newest message (the later one of equal
     timestamps) gives the window and the preview, and unread grows by the count — what applying
-    them one by one gives."""
+    them one by one gives. Returns the chats it changed, in id order."""
     per_chat: dict[str, dict[str, Any]] = {}
     for chat_id, timestamp, preview in items:
         entry = per_chat.get(chat_id)
@@ -258,5 +279,11 @@ async def record_incoming_many(conn: AsyncConnection, items: list[tuple[str, int
         entry["b_count"] += 1
         if timestamp >= entry["b_ts"]:
             entry["b_ts"], entry["b_preview"] = timestamp, preview
-    if per_chat:
-        await conn.execute(_RECORD_INCOMING, [per_chat[c] for c in sorted(per_chat)])
+    changed = sorted(per_chat)
+    if changed:
+        await conn.execute(_RECORD_INCOMING, [per_chat[c] for c in changed])
+    return changed
+
+
+# What an incoming message changes in the chat's renderings (`inboxd.chat.updated`'s fields).
+INCOMING_FIELDS = ("unreadCount", "lastMessage", "last_message_timestamp", "lastIncomingMessageTimestamp")

@@ -40,6 +40,8 @@ channel_accounts = sa.Table(
     sa.Column("mps", sa.Integer, nullable=False),
     sa.Column("sandbox", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Ms, nullable=False),
+    # Mark the contact's last message read on WhatsApp when an agent reads the chat (docs/labels.md).
+    sa.Column("read_receipts", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("channel", "account_id"),
 )
 
@@ -91,6 +93,10 @@ chats = sa.Table(
     sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("channel_account_id", "contact_id"),
     sa.Index("ix_chats_last_message_at", "last_message_at"),
+    # Search Chats' filters, each also walking the sort by last message time (docs/labels.md).
+    sa.Index("ix_chats_status_last_message_at_id", "status", "last_message_at", "id"),
+    sa.Index("ix_chats_agent_uid_last_message_at_id", "agent_uid", "last_message_at", "id"),
+    sa.Index("ix_chats_department_id_last_message_at_id", "department_id", "last_message_at", "id"),
 )
 
 messages = sa.Table(
@@ -369,4 +375,29 @@ event_attempts = sa.Table(
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
     sa.Column("outcome", sa.String(16), nullable=False),  # delivered | retry | failed
+)
+
+# --- labels (docs/labels.md) ----------------------------------------------------------------
+
+# Texter's labels. `system` labels (failed_message) exist from the start: they can be renamed and
+# recoloured, never created or deleted.
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("color", sa.String(7), nullable=False),
+    sa.Column("system", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+# The labels of each chat, one row per (label, chat): what Search Chats' `labels[]` filter reads
+# through an index on both databases. Kept in step with `chats.labels` (the rendered list, in
+# order) by the one function that writes both (`store.labels.write_chat_labels`).
+chat_labels = sa.Table(
+    "chat_labels",
+    metadata,
+    sa.Column("label_id", sa.String(100), sa.ForeignKey("labels.id"), primary_key=True),
+    sa.Column("chat_id", Id, sa.ForeignKey("chats.id"), primary_key=True),
 )

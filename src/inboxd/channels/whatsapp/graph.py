@@ -23,6 +23,12 @@ def new_http_client(**kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(**kwargs)
 
 
+class MediaUrlExpired(GraphError):
+    """A 404 from a media download URL: the URL (valid 5 minutes) is gone, not the media — the
+    media id resolves to a fresh one. Whatever body came with the 404 (Meta's CDN answers a bare
+    404, a Graph error body, or HTML), so its error code must not decide."""
+
+
 def _auth(account: ChannelAccount) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.access_token}"}
 
@@ -55,6 +61,11 @@ class GraphClient:
         url = f"{account.graph_base}/{account.phone_number_id}/messages"
         return await self._call("POST", url, account, content=orjson.dumps(payload), json_content=True)
 
+    async def mark_read(self, account: ChannelAccount, wamid: str) -> None:
+        """WhatsApp's read receipt for a message the contact sent (the blue ticks on their phone)."""
+        payload = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+        await self.send_message(account, payload)
+
     async def upload_media(self, account: ChannelAccount, data: bytes, mime_type: str, filename: str) -> str:
         url = f"{account.graph_base}/{account.phone_number_id}/media"
         body = await self._call(
@@ -72,7 +83,8 @@ class GraphClient:
 
     @asynccontextmanager
     async def download(self, account: ChannelAccount, url: str) -> AsyncIterator[httpx.Response]:
-        """Stream a media URL (Bearer required). Raises GraphError on an error status."""
+        """Stream a media URL (Bearer required). Raises GraphError on an error status, and
+        MediaUrlExpired on a 404 whatever its body says."""
         try:
             async with self.http.stream("GET", url, headers=_auth(account)) as response:
                 if response.status_code >= 400:
@@ -81,7 +93,8 @@ class GraphClient:
                         body = orjson.loads(response.content)
                     except orjson.JSONDecodeError:
                         body = None
-                    raise GraphError.from_response(response.status_code, body)
+                    error = MediaUrlExpired if response.status_code == 404 else GraphError
+                    raise error.from_response(response.status_code, body)
                 yield response
         except httpx.TimeoutException as exc:
             raise GraphError(f"timeout downloading media: {type(exc).__name__}") from exc
