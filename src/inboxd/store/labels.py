@@ -94,7 +94,11 @@ async def write_chat_labels(
     await conn.execute(chats.update().where(chats.c.id == chat_id).values(**values))
 
 
-def has_any_label(label_ids: list[str]) -> sa.ColumnElement[bool]:
-    """Search Chats' `labels[]` (any of): the chat ids come from `chat_labels`' primary key
-    (label_id, chat_id), and each is a primary-key lookup of the chat."""
+def has_any_label(label_ids: list[str], *, probe: bool) -> sa.ColumnElement[bool]:
+    """Search Chats' `labels[]` (any of), through `chat_labels`' primary key (label_id, chat_id).
+    `probe`: another filter's index drives the search, and each chat it yields is looked up in
+    `chat_labels` (a few seeks per chat). Otherwise the labels drive: their rows give the chat
+    ids, each a primary-key lookup (SQLite would otherwise walk every chat, probing each)."""
+    if probe:
+        return sa.exists(sa.select(1).where(chat_labels.c.chat_id == chats.c.id, chat_labels.c.label_id.in_(label_ids)))
     return chats.c.id.in_(sa.select(chat_labels.c.chat_id).where(chat_labels.c.label_id.in_(label_ids)))
