@@ -684,7 +684,7 @@ def _chat_scale(cfg: Config, seconds: float) -> dict[str, Any]:
             server = start_inboxd("inboxd", spec, work, port, {"INBOXD_WORKERS": "0"})
             rng = random.Random(4)
             base = "/server/api/v2/chats/search?limit=30"
-            def some_labels() -> str:
+            def some_labels(rng: random.Random = rng, mix: seed.InboxMix = mix) -> str:
                 chosen = rng.sample(mix.labels, rng.choice([1, 1, 1, 2]))
                 return "&".join(f"labels%5B%5D={label}" for label in chosen)
 

@@ -1,4 +1,4 @@
-"""Labels tests: the API over real HTTP on both databases, and a record of the domain events the
+"""Labels and unread-count tests: the API over real HTTP on both databases, and a record of the domain events the
 server published (what the event subscriptions and the live stream follow)."""
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from inboxd.domain.scopes import Scope
 from inboxd.store import tokens as tokens_store
 from inboxd.store.tables import channel_accounts, messages
-from tests.delivery.conftest import rig, rig_settings  # noqa: F401
 from tests.labels.conftest import API, record
 from tests.support.wa import WhatsAppRig
 
