@@ -602,6 +602,21 @@ def _baseline_pywa(work: Path, items: list[tuple[bytes, dict[str, str]]], n_msgs
 # --- scenario 4: history scale ---------------------------------------------------------------------
 
 
+def _measure_gets(cfg: Config, work: Path, port: int, token: str, seconds: float, tag: str,
+                  paths_by_key: dict[str, list[str]]) -> dict[str, Any]:
+    """wrk (8 connections) over each list of random GET paths in turn: {key: figures}."""
+    figures: dict[str, Any] = {}
+    url = f"http://127.0.0.1:{port}"
+    for key, paths in paths_by_key.items():
+        f = write_lines(work / f"{key}.txt", paths)
+        if cfg.warm():
+            wrk(url, LUA / "get.lua", connections=8, threads=2, duration=min(cfg.warm(), 2), args=[token, str(f)])
+        res = wrk(url, LUA / "get.lua", connections=8, threads=2, duration=seconds, args=[token, str(f)])
+        figures[key] = res.as_dict()
+        log(f"{tag}: {key} {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms")
+    return figures
+
+
 def history(cfg: Config) -> dict[str, Any]:
     """Scenario 4: `GET /messages/chat/{id}` and `GET /chats/search` p50/p99 at 10k, 100k, 1M
     stored messages (seeded in bulk through SQL)."""
@@ -641,15 +656,8 @@ def history(cfg: Config) -> dict[str, Any]:
                             for _ in range(2000)]
             list_paths = [f"/server/api/v2/chats/search?limit=30&skip={rng.randrange(10) * 30}" for _ in range(200)]
             figures: dict[str, Any] = {"messages": size, "chats": chats_n, "hot_chat_messages": size // 2 // hot_n}
-            for key, paths in (("messages_page", message_paths), ("chats_search_term", search_paths),
-                               ("chats_search_list", list_paths)):
-                f = write_lines(work / f"{key}.txt", paths)
-                url = f"http://127.0.0.1:{port}"
-                if cfg.warm():
-                    wrk(url, LUA / "get.lua", connections=8, threads=2, duration=min(cfg.warm(), 2), args=[token, str(f)])
-                res = wrk(url, LUA / "get.lua", connections=8, threads=2, duration=seconds, args=[token, str(f)])
-                figures[key] = res.as_dict()
-                log(f"history {size}: {key} {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms")
+            figures |= _measure_gets(cfg, work, port, token, seconds, f"history {size}", {
+                "messages_page": message_paths, "chats_search_term": search_paths, "chats_search_list": list_paths})
             figures["peak_rss_mb"] = server.record_peak()
             result["sizes"][str(size)] = figures
     result["chat_sizes"] = _chat_scale(cfg, seconds)
@@ -696,15 +704,9 @@ def _chat_scale(cfg: Config, seconds: float) -> dict[str, Any]:
             ]
             label_paths = [f"{base}&{some_labels()}" for _ in range(2000)]
             figures: dict[str, Any] = {"chats": size, "statuses": mix.counts}
-            for key, paths in (("chats_filter_pending_labels", filter_paths), ("chats_filter_staff", staff_paths),
-                               ("chats_filter_labels_only", label_paths)):
-                f = write_lines(work / f"{key}.txt", paths)
-                url = f"http://127.0.0.1:{port}"
-                if cfg.warm():
-                    wrk(url, LUA / "get.lua", connections=8, threads=2, duration=min(cfg.warm(), 2), args=[token, str(f)])
-                res = wrk(url, LUA / "get.lua", connections=8, threads=2, duration=seconds, args=[token, str(f)])
-                figures[key] = res.as_dict()
-                log(f"chats {size}: {key} {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms")
+            figures |= _measure_gets(cfg, work, port, token, seconds, f"chats {size}", {
+                "chats_filter_pending_labels": filter_paths, "chats_filter_staff": staff_paths,
+                "chats_filter_labels_only": label_paths})
             figures["peak_rss_mb"] = server.record_peak()
             out[str(size)] = figures
     return out

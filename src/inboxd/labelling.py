@@ -50,10 +50,10 @@ async def change_chat_labels(
 ) -> LabelsOutcome | None:
     """Manage Labels in Chat. None when there is no such chat; every label id the change names
     must exist (400 naming each unknown one, nothing written)."""
+    found = await labels_store.existing_ids(conn, change.ids)  # labels before chats: one lock order
     current = await labels_store.lock_chat_labels(conn, [chat_id])
     if chat_id not in current:
         return None
-    found = await labels_store.existing_ids(conn, change.ids)
     problems = Problems()
     for i, label_id in enumerate(change.ids):
         if label_id not in found:
@@ -64,7 +64,8 @@ async def change_chat_labels(
 
 async def delete_label(conn: AsyncConnection, events: DomainEvents, label_id: str, now: int) -> int:
     """Take the label off every chat (each change announced like any other), then delete it.
-    Returns how many chats lost it."""
+    The label is locked (by the caller, `store.labels.lock_label`) before its chats are read, so
+    a concurrent change adding it has committed or waits. Returns how many chats lost it."""
     chat_ids = await labels_store.chats_with_label(conn, label_id)
     current = await labels_store.lock_chat_labels(conn, chat_ids) if chat_ids else {}
     for chat_id in chat_ids:

@@ -4,6 +4,7 @@ labels named, nothing half-written, and `chats.labels` always in step with `chat
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -15,7 +16,9 @@ from inboxd.store.db import Database
 from inboxd.store.tables import chat_labels, chats
 from tests.conftest import WhatsAppAccountSpec
 from tests.labels.conftest import API, Published
-from tests.support.seed import chat_with_messages
+from inboxd.domain.ids import new_id
+from inboxd.store.chats import ensure_chat
+from tests.support.seed import chat_with_messages, give_labels
 
 NAMES = ("manager", "VIP", "holiday", "lead")
 
@@ -156,3 +159,34 @@ async def test_delete_takes_the_label_off_every_chat_each_with_its_event(
     found = (await client.get(f"{API}/chats/search", params={"labels[]": "lead"}, headers=admin)).json()
     assert sorted(c["_id"] for c in found["data"]) == sorted([chat, untouched])
     assert {c["_id"]: c["labels"] for c in found["data"]} == {chat: ["lead"], untouched: ["lead"]}
+
+
+async def test_deleting_a_label_on_many_chats_while_others_add_it(
+    client: httpx.AsyncClient, admin: dict[str, str], db: Database, published: Published,
+    wa_account: WhatsAppAccountSpec,
+) -> None:
+    """More chats than one statement takes (the label's chats are read and locked in chunks), and
+    adds racing the delete: each add either commits before the delete (which then takes it off)
+    or finds the label gone (400); nothing fails and no chat keeps it."""
+    assert (await client.post(f"{API}/labels", json={"id": "sale", "name": "Sale"}, headers=admin)).status_code == 200
+    many = []
+    async with db.write() as conn:
+        for i in range(620):
+            chat_id = await ensure_chat(conn, chat_id=new_id(), channel_account_id=wa_account.account.id,
+                                        contact_id=f"97250{i:07d}", title=None, now=1)
+            await give_labels(conn, chat_id, ["sale"])
+            many.append(chat_id)
+    racers = [await chat_with_messages(db, wa_account.account, f"97259{i:07d}", texts=[(5, "x")]) for i in range(12)]
+    published.items.clear()
+
+    adds = [change(client, admin, chat_id, {"add": ["sale"]}) for chat_id in racers]
+    results = await asyncio.gather(*adds[:6], client.delete(f"{API}/labels/sale", headers=admin), *adds[6:])
+    assert all(r.status_code in (200, 400) for r in results), [r.text for r in results if r.status_code not in (200, 400)]
+    assert results[6].json() == "OK"
+    assert {r.json()["code"] for r in results if r.status_code == 400} <= {"unknown_label"}
+    async with db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(chat_labels))).scalar_one() == 0
+        left = [chat_id for chat_id, value in (await conn.execute(sa.select(chats.c.id, chats.c.labels))).all() if value]
+    assert left == []
+    removed = [c for c, _, _, gone in published.labels() if gone == ["sale"]]
+    assert set(many) <= set(removed) and len(removed) == len(set(removed))

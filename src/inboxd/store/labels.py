@@ -18,6 +18,7 @@ from inboxd.store.tables import chat_labels, chats, labels
 from inboxd.store.upsert import insert_for
 
 _ORDER = (labels.c.system.desc(), labels.c.created_at, labels.c.id)
+_CHUNK = 500
 
 
 async def list_labels(conn: AsyncConnection, *, limit: int, skip: int) -> tuple[list[sa.RowMapping], int]:
@@ -54,10 +55,24 @@ async def ensure_system_labels(conn: AsyncConnection, now: int) -> None:
 
 
 async def existing_ids(conn: AsyncConnection, ids: Iterable[str]) -> set[str]:
+    """The ids that are labels, share-locked on PostgreSQL until commit: a label being deleted
+    meanwhile waits for this change, or this change waits and finds it gone. (Labels are locked
+    before chats, by every transaction.)"""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return set()
-    return set((await conn.execute(sa.select(labels.c.id).where(labels.c.id.in_(wanted)))).scalars())
+    query = sa.select(labels.c.id).where(labels.c.id.in_(wanted)).order_by(labels.c.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    return set((await conn.execute(query)).scalars())
+
+
+async def lock_label(conn: AsyncConnection, label_id: str) -> sa.RowMapping | None:
+    """The label, locked until commit on PostgreSQL (see `existing_ids`)."""
+    query = sa.select(labels).where(labels.c.id == label_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await conn.execute(query)).mappings().first()
 
 
 async def chats_with_label(conn: AsyncConnection, label_id: str) -> list[str]:
@@ -73,10 +88,18 @@ async def delete_label(conn: AsyncConnection, label_id: str) -> None:
 async def lock_chat_labels(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, list[str]]:
     """{chat id: its labels} for these chats, locked until commit on PostgreSQL (in id order, the
     order every multi-chat transaction locks chats in)."""
-    query = sa.select(chats.c.id, chats.c.labels).where(chats.c.id.in_(chat_ids)).order_by(chats.c.id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {chat_id: list(value or []) for chat_id, value in (await conn.execute(query)).all()}
+    found: dict[str, list[str]] = {}
+    ordered = sorted(set(chat_ids))
+    for start in range(0, len(ordered), _CHUNK):  # a label may be on more chats than a statement takes
+        query = (
+            sa.select(chats.c.id, chats.c.labels)
+            .where(chats.c.id.in_(ordered[start : start + _CHUNK]))
+            .order_by(chats.c.id)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found.update({chat_id: list(value or []) for chat_id, value in (await conn.execute(query)).all()})
+    return found
 
 
 async def write_chat_labels(

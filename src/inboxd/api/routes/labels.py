@@ -121,7 +121,7 @@ async def update_label(
 )
 async def delete_label(labelId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     async with services.db.write() as conn:
-        row = await labels_store.get_label(conn, _known_id(labelId))
+        row = await labels_store.lock_label(conn, _known_id(labelId))
         if row is None:
             raise label_not_found(labelId)
         if row["system"]:
