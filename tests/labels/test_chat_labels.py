@@ -11,13 +11,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
+from inboxd.store.chats import ensure_chat
 from inboxd.store.db import Database
 from inboxd.store.tables import chat_labels, chats
 from tests.conftest import WhatsAppAccountSpec
 from tests.labels.conftest import API, Published
-from inboxd.domain.ids import new_id
-from inboxd.store.chats import ensure_chat
 from tests.support.seed import chat_with_messages, give_labels
 
 NAMES = ("manager", "VIP", "holiday", "lead")
