@@ -88,11 +88,11 @@ def install(services: Services) -> None:
         if message.get("status") not in FAILED_STATUSES:
             return
         chat_id = message["chat_id"]
-        current = await labels_store.lock_chat_labels(conn, [chat_id])
-        if FAILED_MESSAGE in current.get(chat_id, [FAILED_MESSAGE]):
-            return  # already there (or no such chat): nothing to do, no event
+        current = (await labels_store.lock_chat_labels(conn, [chat_id])).get(chat_id)
+        if current is None or FAILED_MESSAGE in current:
+            return  # there already: no change, no event
         now = now_ms()
         await labels_store.ensure_system_labels(conn, now)
-        await _apply(conn, events, chat_id, current[chat_id], "add", [FAILED_MESSAGE], now)
+        await _apply(conn, events, chat_id, current, "add", [FAILED_MESSAGE], now)
 
     events.subscribe(MESSAGE_STATUS_CHANGED, failed_message)

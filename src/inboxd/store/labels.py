@@ -55,15 +55,15 @@ async def ensure_system_labels(conn: AsyncConnection, now: int) -> None:
 
 
 async def existing_ids(conn: AsyncConnection, ids: Iterable[str]) -> set[str]:
-    """The ids that are labels, share-locked on PostgreSQL until commit: a label being deleted
-    meanwhile waits for this change, or this change waits and finds it gone. (Labels are locked
-    before chats, by every transaction.)"""
+    """The ids that are labels, key-share-locked on PostgreSQL until commit: a label being
+    deleted meanwhile waits for this change, or this change waits and finds it gone (a rename
+    waits for neither). Labels are locked before chats, by every transaction."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return set()
     query = sa.select(labels.c.id).where(labels.c.id.in_(wanted)).order_by(labels.c.id)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
+        query = query.with_for_update(read=True, key_share=True)
     return set((await conn.execute(query)).scalars())
 
 
