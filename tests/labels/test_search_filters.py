@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from inboxd.domain.status import ChatStatus
+from inboxd.store import chats as chats_store
 from inboxd.store.db import Database
 from tests.conftest import WhatsAppAccountSpec
 from tests.labels.conftest import API
@@ -161,3 +162,26 @@ async def test_a_name_with_digits_matches_names_not_phone_numbers(
     assert (await found(client, admin, {"search": "noa2"}))[0] == [noa]
     assert (await found(client, admin, {"search": "22"}))[0] == [other, noa]  # digits alone: names and numbers
     assert (await found(client, admin, {"search": "052-222"}))[0] == [other]
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        chats_store.ChatSearch(statuses=[int(ChatStatus.ASSIGNED)], agent_uid=AGENTS[0]),
+        chats_store.ChatSearch(statuses=[int(ChatStatus.PENDING)], department_id=DEPARTMENTS[0], labels=["VIP"]),
+        chats_store.ChatSearch(statuses=[int(ChatStatus.BOT), int(ChatStatus.PENDING)], channel="whatsapp",
+                               account_id="15550783881", agent_uid=AGENTS[1]),
+    ],
+)
+async def test_a_backlog_search_walks_the_status_index_on_sqlite(
+    db: Database, mix: list[Seeded], search: chats_store.ChatSearch
+) -> None:
+    """SQLite's planner, which knows only averages, would take an agent's, a department's or an
+    account's index (their whole history) over the status index; the search keeps it off them."""
+    if db.is_postgres:
+        pytest.skip("PostgreSQL's planner has per-value statistics")
+    async with db.read() as conn:
+        for stmt in chats_store.search_statements(conn, search):
+            sql = str(stmt.compile(conn.sync_connection, compile_kwargs={"literal_binds": True}))
+            plan = " | ".join(str(r[-1]) for r in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "ix_chats_status_last_message_at_id" in plan, plan
