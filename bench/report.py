@@ -163,6 +163,9 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
             ok = last[k]["p99_ms"] <= 2 * first[k]["p99_ms"] if full else None
             targets.append((f"Scenario 4: {what} p99 at 1 M ≤ 2× p99 at 10 k "
                             f"({last[k]['p99_ms']:.1f} vs {first[k]['p99_ms']:.1f} ms)", ok))
+        chat_out, chat_targets = _chat_scale_rows(s4.get("chat_sizes") or {})
+        out += chat_out
+        targets += chat_targets
 
 
     s5 = {k: _load(k) for k in ("send_async_postgresql_1api", "send_async_postgresql_2api",
@@ -221,6 +224,35 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
         targets.append((f"Peak RSS of one server process ≤ 250 MB in every scenario (max {max(rss_all):.0f} MB)",
                         max(rss_all) <= RSS_LIMIT))
     return out, targets, label
+
+
+_CHAT_FILTERS = (
+    ("chats_filter_pending_labels", "GET /chats/search?statuses[]=PENDING&labels[]=… (1–2 labels)", True),
+    ("chats_filter_staff", "GET /chats/search?statuses[]=ASSIGNED&agentUid=… / PENDING&departmentId=…", False),
+    ("chats_filter_labels_only", "GET /chats/search?labels[]=… (no other filter: counts the label's every chat)", False),
+)
+
+
+def _chat_scale_rows(by_size: dict[str, Any]) -> tuple[list[Row], list[tuple[str, bool | None]]]:
+    """Scenario 4's chat scale: the filter searches at 10 k … 1 M chats of a worked inbox."""
+    if not by_size:
+        return [], []
+    sizes = sorted(by_size, key=int)
+    first, last = by_size[sizes[0]], by_size[sizes[-1]]
+    out: list[Row] = []
+    targets: list[tuple[str, bool | None]] = []
+    full = int(sizes[-1]) >= 1_000_000 and int(sizes[0]) <= 10_000
+    for i, (key, label_, has_target) in enumerate(_CHAT_FILTERS):
+        cells = "; ".join(f"{int(s):,} chats: {by_size[s][key]['p50_ms']:.2f} / {by_size[s][key]['p99_ms']:.2f} ms"
+                          for s in sizes)
+        out.append(("4 Chat filters (SQLite, chats of a worked inbox)" if i == 0 else "", f"{label_} p50 / p99", cells,
+                    f"p99 at {int(sizes[0]):,} chats", _ratio(last[key]["p99_ms"], first[key]["p99_ms"]),
+                    "p99 at 1 M ≤ 2× p99 at 10 k" if has_target else "", ""))
+        if has_target:
+            ok = last[key]["p99_ms"] <= 2 * first[key]["p99_ms"] if full else None
+            targets.append((f"Scenario 4: statuses[]=PENDING&labels[]=… p99 at 1 M chats ≤ 2× p99 at 10 k chats "
+                            f"({last[key]['p99_ms']:.1f} vs {first[key]['p99_ms']:.1f} ms)", ok))
+    return out, targets
 
 
 def write(doc: Path = DOC) -> Path:

@@ -49,7 +49,8 @@ class Config:
     quick: bool = False
     duration: float | None = None  # seconds of measured load per run (default per scenario)
     profile: bool = False  # py-spy the inboxd server during the measured run
-    sizes: list[int] | None = None  # scenario 4
+    sizes: list[int] | None = None  # scenario 4: message counts
+    chat_sizes: list[int] | None = None  # scenario 4: chat counts of the filter searches
     warmup: float | None = None
 
     def seconds(self, default: float, quick: float = 2.0) -> float:
@@ -601,6 +602,21 @@ def _baseline_pywa(work: Path, items: list[tuple[bytes, dict[str, str]]], n_msgs
 # --- scenario 4: history scale ---------------------------------------------------------------------
 
 
+def _measure_gets(cfg: Config, work: Path, port: int, token: str, seconds: float, tag: str,
+                  paths_by_key: dict[str, list[str]]) -> dict[str, Any]:
+    """wrk (8 connections) over each list of random GET paths in turn: {key: figures}."""
+    figures: dict[str, Any] = {}
+    url = f"http://127.0.0.1:{port}"
+    for key, paths in paths_by_key.items():
+        f = write_lines(work / f"{key}.txt", paths)
+        if cfg.warm():
+            wrk(url, LUA / "get.lua", connections=8, threads=2, duration=min(cfg.warm(), 2), args=[token, str(f)])
+        res = wrk(url, LUA / "get.lua", connections=8, threads=2, duration=seconds, args=[token, str(f)])
+        figures[key] = res.as_dict()
+        log(f"{tag}: {key} {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms")
+    return figures
+
+
 def history(cfg: Config) -> dict[str, Any]:
     """Scenario 4: `GET /messages/chat/{id}` and `GET /chats/search` p50/p99 at 10k, 100k, 1M
     stored messages (seeded in bulk through SQL)."""
@@ -640,19 +656,60 @@ def history(cfg: Config) -> dict[str, Any]:
                             for _ in range(2000)]
             list_paths = [f"/server/api/v2/chats/search?limit=30&skip={rng.randrange(10) * 30}" for _ in range(200)]
             figures: dict[str, Any] = {"messages": size, "chats": chats_n, "hot_chat_messages": size // 2 // hot_n}
-            for key, paths in (("messages_page", message_paths), ("chats_search_term", search_paths),
-                               ("chats_search_list", list_paths)):
-                f = write_lines(work / f"{key}.txt", paths)
-                url = f"http://127.0.0.1:{port}"
-                if cfg.warm():
-                    wrk(url, LUA / "get.lua", connections=8, threads=2, duration=min(cfg.warm(), 2), args=[token, str(f)])
-                res = wrk(url, LUA / "get.lua", connections=8, threads=2, duration=seconds, args=[token, str(f)])
-                figures[key] = res.as_dict()
-                log(f"history {size}: {key} {res.rps:.0f} req/s p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms")
+            figures |= _measure_gets(cfg, work, port, token, seconds, f"history {size}", {
+                "messages_page": message_paths, "chats_search_term": search_paths, "chats_search_list": list_paths})
             figures["peak_rss_mb"] = server.record_peak()
             result["sizes"][str(size)] = figures
+    result["chat_sizes"] = _chat_scale(cfg, seconds)
     save_result("history", result)
     return result
+
+
+def _chat_scale(cfg: Config, seconds: float) -> dict[str, Any]:
+    """Scenario 4, chat scale: Search Chats' filters at 10k, 100k, 1M chats of a worked inbox
+    (`seed.add_inbox_chats`: a bounded backlog, a growing history, 20 labels, 50 agents, 5
+    departments) — the agents' working query `statuses[]=PENDING&labels[]=…`, the agent and
+    department filters on the backlog, and `labels[]` alone (which counts a label's every chat)."""
+    sizes = cfg.chat_sizes or ([1_000, 2_000] if cfg.quick else [10_000, 100_000, 1_000_000])
+    out: dict[str, Any] = {}
+    for size in sizes:
+        with workdir(f"chats{size}") as work, processes(), fresh_db("sqlite", work) as spec:
+
+            async def prepare(size: int = size) -> tuple[str, seed.InboxMix]:
+                db = await seed.prepare(spec)
+                try:
+                    token = await seed.add_token(db)
+                    account = await seed.add_account(db, account_id="15550008889", phone_number_id="100000000000889")
+                    t = time.monotonic()
+                    mix = await seed.add_inbox_chats(db, account, size)
+                    log(f"seeded {size} chats in {time.monotonic() - t:.1f}s: statuses {mix.counts}")
+                    return token, mix
+                finally:
+                    await db.dispose()
+
+            token, mix = asyncio.run(prepare())
+            port = free_port()
+            server = start_inboxd("inboxd", spec, work, port, {"INBOXD_WORKERS": "0"})
+            rng = random.Random(4)
+            base = "/server/api/v2/chats/search?limit=30"
+            def some_labels(rng: random.Random = rng, mix: seed.InboxMix = mix) -> str:
+                chosen = rng.sample(mix.labels, rng.choice([1, 1, 1, 2]))
+                return "&".join(f"labels%5B%5D={label}" for label in chosen)
+
+            filter_paths = [f"{base}&statuses%5B%5D=PENDING&{some_labels()}" for _ in range(2000)]
+            staff_paths = [
+                f"{base}&statuses%5B%5D=ASSIGNED&agentUid={rng.choice(mix.agents)}" if i % 2 == 0
+                else f"{base}&statuses%5B%5D=PENDING&departmentId={rng.choice(mix.departments)}"
+                for i in range(2000)
+            ]
+            label_paths = [f"{base}&{some_labels()}" for _ in range(2000)]
+            figures: dict[str, Any] = {"chats": size, "statuses": mix.counts}
+            figures |= _measure_gets(cfg, work, port, token, seconds, f"chats {size}", {
+                "chats_filter_pending_labels": filter_paths, "chats_filter_staff": staff_paths,
+                "chats_filter_labels_only": label_paths})
+            figures["peak_rss_mb"] = server.record_peak()
+            out[str(size)] = figures
+    return out
 
 
 # --- scenario 5: PostgreSQL, one and two API processes --------------------------------------------

@@ -19,7 +19,7 @@ from inboxd.store import accounts as accounts_store
 from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
 from inboxd.store.migrate import migrate
-from inboxd.store.tables import chats, messages
+from inboxd.store.tables import chat_labels, chats, labels, messages
 
 CHUNK = 5_000
 
@@ -143,3 +143,77 @@ async def add_history(
 async def count(db: Database, table: sa.Table, *where: Any) -> int:
     async with db.read() as conn:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(table).where(*where))).scalar_one())
+
+
+@dataclass
+class InboxMix:
+    """What `add_inbox_chats` gave the chats, for the scenario to build its queries from."""
+
+    labels: list[str]
+    agents: list[str]
+    departments: list[str]
+    counts: dict[str, int]
+
+
+LABEL_COUNT, AGENT_COUNT, DEPARTMENT_COUNT = 20, 50, 5
+
+
+async def add_inbox_chats(db: Database, account: AccountSeed, count: int, *, seed: int = 5) -> InboxMix:
+    """`count` chats of an inbox that has worked a while (scenario 4's chat scale), with
+    messages in the last 90 days. The active part is a backlog that does not grow with the
+    history: min(5 %, 500) PENDING and min(10 %, 2,000) ASSIGNED chats, min(2 %, 200) BOT, 1 %
+    BULK, the rest RESOLVED; placed at random in time. Assigned chats belong to one of 50 agents
+    and 5 departments, as do 30 % of the pending ones; resolved chats keep their last agent and
+    department. Labels: 20, used Zipf-like (the first on ~28 % of the labelled chats); a chat has
+    0 (50 %), 1 (30 %), 2 (15 %) or 3 (5 %) of them."""
+    rng = random.Random(seed)
+    now = int(time.time() * 1000)
+    span = 90 * 24 * 3600 * 1000
+    label_ids = [f"label{i:02d}" for i in range(LABEL_COUNT)]
+    weights = [1 / (i + 1) for i in range(LABEL_COUNT)]
+    agents = [f"00000000-0000-4000-8000-{i:012d}" for i in range(AGENT_COUNT)]
+    departments = [f"department_{i}" for i in range(DEPARTMENT_COUNT)]
+    quota = {1: min(count // 20, 500), 2: min(count // 10, 2_000), 0: min(count // 50, 200), 4: count // 100}
+    statuses = [s for s, n in quota.items() for _ in range(n)]
+    statuses += [3] * (count - len(statuses))
+    rng.shuffle(statuses)
+    async with db.write() as conn:
+        await conn.execute(labels.insert(), [
+            {"id": i, "name": i.title(), "color": "#555555", "system": False, "created_at": now, "updated_at": now}
+            for i in label_ids])
+    counts: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    pairs: list[dict[str, str]] = []
+
+    async def flush() -> None:
+        async with db.write() as conn:
+            await conn.execute(chats.insert(), rows)
+            if pairs:
+                await conn.execute(chat_labels.insert(), pairs)
+        rows.clear()
+        pairs.clear()
+
+    for i in range(count):
+        chat_id = new_id()
+        status = statuses[i]
+        staffed = status in (2, 3) or (status == 1 and rng.random() < 0.3)
+        chosen: list[str] = []
+        for _ in range(rng.choices([0, 1, 2, 3], [50, 30, 15, 5])[0]):
+            label_id = rng.choices(label_ids, weights)[0]
+            if label_id not in chosen:
+                chosen.append(label_id)
+        at = now - rng.randrange(span)
+        rows.append({
+            "id": chat_id, "channel_account_id": account.id, "contact_id": contact(i), "title": f"Contact {i}",
+            "status": status, "unread_count": 0, "labels": chosen, "last_message": {"type": "text", "text": "hi"},
+            "last_message_at": at, "last_incoming_at": at, "created_at": at, "updated_at": at, "last_seq": 0,
+            "agent_uid": rng.choice(agents) if staffed else None,
+            "department_id": rng.choice(departments) if staffed else None,
+        })
+        pairs += [{"label_id": label_id, "chat_id": chat_id} for label_id in chosen]
+        counts[str(status)] = counts.get(str(status), 0) + 1
+        if len(rows) >= CHUNK:
+            await flush()
+    if rows:
+        await flush()
+    return InboxMix(label_ids, agents, departments, counts)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from inboxd.config import Settings
 from inboxd.domain.scopes import Scope
 from inboxd.store import accounts as accounts_store
+from inboxd.store import labels as labels_store
 from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
 from inboxd.store.migrate import migrate
@@ -99,6 +100,7 @@ async def db(db_target: DbTarget) -> AsyncIterator[Database]:
         async with database.write() as conn:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             await conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+            await labels_store.ensure_system_labels(conn, 1)  # as a fresh migration leaves them
     try:
         yield database
     finally:

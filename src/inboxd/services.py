@@ -23,6 +23,7 @@ from inboxd.events import EventService
 from inboxd.health import webhooks as health_webhooks
 from inboxd.health.monitor import HealthMonitor
 from inboxd.inbound.processor import InboundProcessor
+from inboxd.labelling import install as install_labels
 from inboxd.live import LiveService
 from inboxd.media.filestore import FileStore, open_file_store
 from inboxd.shutdown import Shutdown
@@ -74,6 +75,7 @@ class Services:
         services.event_delivery = EventService(settings, db)
         services.event_delivery.install(events)
         install_templates(services)  # template status webhooks, stop words, reply actions
+        install_labels(services)  # failed_message on a chat whose message failed (after the subscriptions)
         services.install_health()
         services.live = LiveService(settings, db)
         services.live.install(events)

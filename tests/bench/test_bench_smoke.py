@@ -28,8 +28,11 @@ def test_history_at_a_tiny_size_and_the_report(results: Path, tmp_path: Path) ->
 
     from bench import report
 
-    data = history(Config(quick=True, duration=1, warmup=0, sizes=[300, 600]))
+    data = history(Config(quick=True, duration=1, warmup=0, sizes=[300, 600], chat_sizes=[300]))
     assert set(data["sizes"]) == {"300", "600"}
+    filters = data["chat_sizes"]["300"]
+    for key in ("chats_filter_pending_labels", "chats_filter_staff", "chats_filter_labels_only"):
+        assert filters[key]["requests"] > 0 and filters[key]["errors"]["status"] == 0, filters[key]
     for figures in data["sizes"].values():
         for key in ("messages_page", "chats_search_term", "chats_search_list"):
             assert figures[key]["requests"] > 0
@@ -37,7 +40,7 @@ def test_history_at_a_tiny_size_and_the_report(results: Path, tmp_path: Path) ->
         assert figures["peak_rss_mb"] > 0
     assert json.loads((results / "history.json").read_text())["scenario"] == "history"
     doc = report.write(tmp_path / "benchmarks.md")
-    assert "History scale" in doc.read_text()
+    assert "History scale" in doc.read_text() and "Chat filters" in doc.read_text()
 
 
 def test_send_async_for_two_seconds_with_the_framework_baseline(results: Path) -> None:

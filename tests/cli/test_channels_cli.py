@@ -44,6 +44,18 @@ async def test_defaults_and_duplicates(env) -> None:  # type: ignore[no-untyped-
     assert dup.returncode == 1 and "already exists" in dup.stderr
 
 
+async def test_read_receipts_are_off_unless_asked_for(env, db: Database) -> None:  # type: ignore[no-untyped-def]
+    run_cli(*ADD, env=env)
+    run_cli("channels", "add-whatsapp", "--account-id", "972509876544", "--phone-number-id", "2", "--access-token", "t",
+            "--app-secret", "s", "--verify-token", "v", "--read-receipts", env=env)
+    listed = json.loads(run_cli("channels", "list", "--json", env=env).stdout)
+    assert [(a["accountId"], a["readReceipts"]) for a in listed] == [("972509876543", False), ("972509876544", True)]
+    assert "read-receipts" in run_cli("channels", "list", env=env).stdout
+    async with db.read() as conn:
+        account = await accounts_store.find_by_phone_number_id(conn, "2")
+    assert account is not None and account.read_receipts is True
+
+
 async def test_secrets_from_the_environment(env) -> None:  # type: ignore[no-untyped-def]
     env = {**env, "INBOXD_WHATSAPP_ACCESS_TOKEN": "t", "INBOXD_WHATSAPP_APP_SECRET": "s", "INBOXD_WHATSAPP_VERIFY_TOKEN": "v"}
     run_cli("channels", "add-whatsapp", "--account-id", "+15550001111", "--phone-number-id", "555", env=env)

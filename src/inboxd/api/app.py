@@ -31,6 +31,8 @@ from inboxd.api.routes import (
     uploads,
     webhooks_whatsapp,
 )
+from inboxd.api.routes import labels as label_routes
+from inboxd.api.routes import unread as unread_routes
 from inboxd.config import Settings
 from inboxd.services import Services
 
@@ -53,6 +55,8 @@ def api_router() -> APIRouter:
     # the chat lifecycle, agents and departments (docs/chats.md)
     router.include_router(chat_lifecycle.router)
     router.include_router(agent_routes.router)
+    for module in (label_routes, unread_routes):  # labels and unread counts (docs/labels.md)
+        router.include_router(module.router)
     return router
 
 

@@ -33,6 +33,11 @@ def add_whatsapp(
     api_version: Annotated[str, typer.Option("--api-version")] = accounts_store.DEFAULT_API_VERSION,
     mps: Annotated[int, typer.Option("--mps", min=1, max=1000, help="Messages per second cap.")] = accounts_store.DEFAULT_MPS,
     waba_id: Annotated[str | None, typer.Option("--waba-id", help="WhatsApp Business Account id.")] = None,
+    read_receipts: Annotated[
+        bool,
+        typer.Option("--read-receipts/--no-read-receipts",
+                     help="Tell WhatsApp the contact's last message was read when an agent reads the chat."),
+    ] = False,
 ) -> None:
     """Connect a WhatsApp Business number (Cloud API)."""
     digits = account_id.lstrip("+")
@@ -52,6 +57,7 @@ def add_whatsapp(
                 api_version=api_version,
                 mps=mps,
                 waba_id=waba_id,
+                read_receipts=read_receipts,
             )
 
     try:
@@ -82,6 +88,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
             "apiVersion": a.api_version,
             "mps": a.mps,
             "sandbox": a.sandbox,
+            "readReceipts": a.read_receipts,
             "created": iso_from_ms(a.created_at),
             "defaultDepartment": a.default_department_id,
             "resolutionMessage": a.resolution_message,
@@ -96,9 +103,10 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
         return
     for r in rows:
         sandbox = " (sandbox)" if r["sandbox"] else ""
+        receipts = " read-receipts" if r["readReceipts"] else ""
         typer.echo(
             f"{r['id']}  {r['channel']}  {r['accountId']}  phone-number-id={r['phoneNumberId']}  "
-            f"graph={r['graphUrl']}/{r['apiVersion']}  mps={r['mps']}{sandbox}"
+            f"graph={r['graphUrl']}/{r['apiVersion']}  mps={r['mps']}{sandbox}{receipts}"
         )
 
 

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from inboxd.channels.whatsapp.errors import Disposition, GraphError
-from inboxd.channels.whatsapp.graph import GraphClient
+from inboxd.channels.whatsapp.graph import GraphClient, MediaUrlExpired
 from inboxd.channels.whatsapp.inbound_parser import MediaRef
 from inboxd.media.filestore import FileStore, StoredBlob, TooLarge
 from inboxd.store.accounts import ChannelAccount
@@ -41,10 +41,12 @@ async def fetch_media(graph: GraphClient, files: FileStore, account: ChannelAcco
             return FetchedMedia(blob, mime.split(";")[0].strip())
         except TooLarge as exc:
             raise MediaUnavailable(f"media larger than {INBOUND_MAX_BYTES} bytes") from exc
+        except MediaUrlExpired as exc:
+            last = exc  # the URL expired: resolve the id again (whatever error code came with the 404)
         except GraphError as exc:
             if exc.code is not None and exc.disposition is Disposition.FAILED:
                 raise MediaUnavailable(str(exc)) from exc
-            last = exc  # transient, or the URL expired (404): resolve the id again and retry
+            last = exc  # transient: resolve the id again and retry
         await asyncio.sleep(0.2 * (attempt + 1))
     assert last is not None
     raise last

@@ -71,7 +71,7 @@ class FaultRequest(BaseModel):
     )
     count: int = Field(default=1, ge=1, description="How many calls it applies to.")
     recipient: str | None = Field(default=None, description="Only sends to this wa_id (default: every call).")
-    endpoint: Endpoint = Field(default="messages", description="messages | media | templates | any")
+    endpoint: Endpoint = Field(default="messages", description="messages | media | download | templates | any")
     code: int | None = Field(default=None, description="The Graph error code (graph_error, failed_status).")
     http_status: int | None = Field(default=None, ge=400, le=599, description="graph_error: the HTTP status.")
     message: str | None = None

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from inboxd.simulator.errors import GraphFault
 
 FaultKind = Literal["http_500", "http_503", "timeout", "graph_error", "failed_status"]
-Endpoint = Literal["messages", "media", "templates", "any"]
+Endpoint = Literal["messages", "media", "download", "templates", "any"]
 
 _ids = itertools.count(1)
 

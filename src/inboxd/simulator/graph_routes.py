@@ -81,6 +81,7 @@ def graph_router(sim: Simulator, prefix: str = "") -> APIRouter:
     @router.get(ATTACHMENTS_PATH, summary="Download a media file (the URL from GET /{media-id})")
     async def download(request: Request) -> Response:
         _authorize(sim, request)
+        await _fault(sim, "download")
         q = request.query_params
         media = sim.media.resolve_url(q.get("mid", ""), q.get("ext", ""), q.get("hash", ""))
         if media is None:  # expired, forged or deleted: Meta answers a bare 404 (re-resolve the id)

@@ -34,6 +34,8 @@ class ChannelAccount:
     # The chat lifecycle's settings (docs/chats.md).
     default_department_id: str | None = None
     resolution_message: str | None = None
+    # Send WhatsApp's read receipt when an agent reads a chat (`POST /chats/{id}/read`).
+    read_receipts: bool = False
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         return f"ChannelAccount(id={self.id!r}, channel={self.channel!r}, account_id={self.account_id!r})"
@@ -60,6 +62,7 @@ async def add_whatsapp_account(
     mps: int = DEFAULT_MPS,
     waba_id: str | None = None,
     sandbox: bool = False,
+    read_receipts: bool = False,
 ) -> ChannelAccount:
     values = {
         "id": new_id(),
@@ -75,6 +78,7 @@ async def add_whatsapp_account(
         "mps": mps,
         "sandbox": sandbox,
         "created_at": now_ms(),
+        "read_receipts": read_receipts,
     }
     await conn.execute(channel_accounts.insert().values(**values))
     # Channel health's bookkeeping row; the number's quality rating is read at once.

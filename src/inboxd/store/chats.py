@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from inboxd.domain.ids import new_id
 from inboxd.domain.lifecycle import INITIAL_STATUS
+from inboxd.domain.status import ChatStatus
+from inboxd.store.labels import has_any_label
 from inboxd.store.tables import channel_accounts, chats
 from inboxd.store.upsert import insert_for
 
@@ -146,6 +151,8 @@ class ChatSearch:
     account_id: str | None = None
     labels: list[str] | None = None
     statuses: list[int] | None = None
+    agent_uid: str | None = None  # inboxd addition
+    department_id: str | None = None  # inboxd addition
     include_empty: bool = False
     limit: int = 30
     skip: int = 0
@@ -155,52 +162,109 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The statuses of the chats being worked (BOT, PENDING, ASSIGNED): a backlog whose size follows
+# the team, not the history, unlike RESOLVED and BULK, which grow with every chat ever had.
+BACKLOG_STATUSES = frozenset({int(ChatStatus.BOT), int(ChatStatus.PENDING), int(ChatStatus.ASSIGNED)})
+
+
+def _backlog_only(q: ChatSearch) -> bool:
+    return bool(q.statuses) and set(q.statuses or ()) <= BACKLOG_STATUSES
+
+
 def _search_conditions(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnElement[bool]]:
+    """Every filter is on `chats` itself, so each can use an index of `chats`: status, agent and
+    department have one each that continues with (last_message_at, id), the sort order, so a
+    page walks it backwards and stops; `labels[]` reads `chat_labels`' primary key — probed per
+    chat when another filter drives, driving the search when it is the only one."""
+    other = _not_driving(conn, q)
     conds: list[sa.ColumnElement[bool]] = []
     if not q.include_empty:
         conds.append(chats.c.last_message_at.is_not(None))
-    if q.channel:
-        conds.append(channel_accounts.c.channel == q.channel)
-    if q.account_id:
-        conds.append(channel_accounts.c.account_id == q.account_id)
+    if q.channel or q.account_id:
+        account = sa.select(channel_accounts.c.id)
+        if q.channel:
+            account = account.where(channel_accounts.c.channel == q.channel)
+        if q.account_id:
+            account = account.where(channel_accounts.c.account_id == q.account_id)
+        conds.append(other(chats.c.channel_account_id).in_(account))
     if q.statuses:
         conds.append(chats.c.status.in_(q.statuses))
+    if q.agent_uid:
+        conds.append(other(chats.c.agent_uid) == q.agent_uid)
+    if q.department_id:
+        conds.append(other(chats.c.department_id) == q.department_id)
     if q.labels:
-        if conn.dialect.name == "postgresql":
-            conds.append(chats.c.labels.op("?|")(sa.cast(sa.literal(q.labels), sa.ARRAY(sa.Text))))
-        else:
-            each = sa.func.json_each(chats.c.labels).table_valued("value")
-            conds.append(sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(q.labels))))
+        conds.append(has_any_label(q.labels, probe=bool(q.statuses or q.agent_uid or q.department_id)))
     if q.search:
-        needle = f"%{_like_escape(q.search.lower())}%"
-        matches = [
-            sa.func.lower(chats.c.title).like(needle, escape="\\"),
-            sa.func.lower(chats.c.display_name).like(needle, escape="\\"),
-        ]
-        digits = re.sub(r"\D", "", q.search)
-        for candidate in {digits, digits.lstrip("0")}:
-            if len(candidate) >= 2:
-                matches.append(chats.c.contact_id.like(f"%{candidate}%"))
-        conds.append(sa.or_(*matches))
+        conds.append(_term_matches(q.search))
     return conds
 
 
-async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[sa.RowMapping], int]:
-    conds = _search_conditions(conn, q)
-    page = (
-        _CHAT_WITH_ACCOUNT.where(*conds)
-        .order_by(chats.c.last_message_at.desc().nulls_last(), chats.c.id.desc())
-        .limit(q.limit)
-        .offset(q.skip)
-    )
-    rows = list((await conn.execute(page)).mappings())
-    count = (
-        sa.select(sa.func.count())
-        .select_from(chats.join(channel_accounts, channel_accounts.c.id == chats.c.channel_account_id))
-        .where(*conds)
-    )
+def _not_driving(conn: AsyncConnection, q: ChatSearch) -> Callable[[sa.Column[Any]], sa.ColumnElement[Any]]:
+    """On SQLite, a backlog search must walk the status index, and SQLite's planner knows only
+    averages (`sqlite_stat1`, and nothing before ANALYZE): to it, PENDING is a fifth of the chats,
+    so it would walk an agent's or a department's whole history instead (measured at 1 M chats:
+    8.6 s against a few ms; docs/benchmarks.md). SQLite's documented way to keep a term off an
+    index is a unary `+` on its column, so the other filters' columns get one. PostgreSQL's
+    statistics know how frequent each value is: its planner is left to choose."""
+    if conn.dialect.name == "sqlite" and _backlog_only(q):
+        return lambda column: UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+    return lambda column: column
+
+
+def _term_matches(term: str) -> sa.ColumnElement[bool]:
+    """`search`: the title or display name contains the term (case-insensitive); a term without
+    letters is also a phone number, matched on the contact's digits (with and without a leading
+    0, so national and international spellings both find it). A term with letters (`Noa2`) is a
+    name: its digits alone must not match every number that contains them."""
+    needle = f"%{_like_escape(term.lower())}%"
+    matches = [
+        sa.func.lower(chats.c.title).like(needle, escape="\\"),
+        sa.func.lower(chats.c.display_name).like(needle, escape="\\"),
+    ]
+    if not any(ch.isalpha() for ch in term):
+        digits = re.sub(r"\D", "", term)
+        for candidate in sorted({digits, digits.lstrip("0")}):
+            if len(candidate) >= 2:
+                matches.append(chats.c.contact_id.like(f"%{candidate}%"))
+    return sa.or_(*matches)
+
+
+def _newest_first(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnElement[Any]]:
+    """Last message time, newest first, then id. Chats without messages (only with
+    `includeEmpty`) come last: SQLite sorts NULL last in a descending order by itself; PostgreSQL
+    needs NULLS LAST, which a backward index scan does not give — so it is asked for only when
+    such chats can be in the result, and otherwise the index order serves the sort."""
+    newest = chats.c.last_message_at.desc()
+    if q.include_empty and conn.dialect.name == "postgresql":
+        newest = newest.nulls_last()
+    return [newest, chats.c.id.desc()]
+
+
+async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[dict[str, Any]], int]:
+    """A page of chats (each with its account's `channel` and `account_phone`, as `get_chat`
+    gives them) and the total. The page reads `chats` alone: joined to the accounts, SQLite's
+    planner can start from the (one) account and sort every chat of it."""
+    page, count = search_statements(conn, q)
+    rows = [dict(r) for r in (await conn.execute(page)).mappings()]
+    accounts: dict[str, tuple[str, str]] = {}
+    wanted = sorted({r["channel_account_id"] for r in rows})
+    if wanted:
+        query = sa.select(channel_accounts.c.id, channel_accounts.c.channel, channel_accounts.c.account_id).where(
+            channel_accounts.c.id.in_(wanted)
+        )
+        accounts = {i: (channel, phone) for i, channel, phone in (await conn.execute(query)).all()}
+    for r in rows:
+        r["channel"], r["account_phone"] = accounts[r["channel_account_id"]]
     total = (await conn.execute(count)).scalar_one()
     return rows, total
+
+
+def search_statements(conn: AsyncConnection, q: ChatSearch) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The page and the total of a search (their plans are checked by tests)."""
+    conds = _search_conditions(conn, q)
+    page = sa.select(chats).where(*conds).order_by(*_newest_first(conn, q)).limit(q.limit).offset(q.skip)
+    return page, sa.select(sa.func.count()).select_from(chats).where(*conds)
 
 
 async def ensure_chats(
@@ -286,11 +350,13 @@ def _record_incoming_stmt() -> sa.Update:
 _RECORD_INCOMING = _record_incoming_stmt()
 
 
-async def record_incoming_many(conn: AsyncConnection, items: list[tuple[str, int, dict[str, Any]]], now: int) -> None:
+async def record_incoming_many(
+    conn: AsyncConnection, items: list[tuple[str, int, dict[str, Any]]], now: int
+) -> list[str]:
     """`record_incoming` for many new incoming messages, (chat_id, timestamp, preview) in
     arrival order, in one executemany: per chat, the newest message (the later one of equal
     timestamps) gives the window and the preview, and unread grows by the count — what applying
-    them one by one gives."""
+    them one by one gives. Returns the chats it changed, in id order."""
     per_chat: dict[str, dict[str, Any]] = {}
     for chat_id, timestamp, preview in items:
         entry = per_chat.get(chat_id)
@@ -300,5 +366,8 @@ async def record_incoming_many(conn: AsyncConnection, items: list[tuple[str, int
         entry["b_count"] += 1
         if timestamp >= entry["b_ts"]:
             entry["b_ts"], entry["b_preview"] = timestamp, preview
-    if per_chat:
-        await conn.execute(_RECORD_INCOMING, [per_chat[c] for c in sorted(per_chat)])
+    changed = sorted(per_chat)
+    if changed:
+        await conn.execute(_RECORD_INCOMING, [per_chat[c] for c in changed])
+    return changed
+

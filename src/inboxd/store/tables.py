@@ -44,6 +44,8 @@ channel_accounts = sa.Table(
     # and the text `POST /chats/{id}/resolve` sends with `notifyClient: true`.
     sa.Column("default_department_id", sa.String(64)),
     sa.Column("resolution_message", sa.Text),
+    # Mark the contact's last message read on WhatsApp when an agent reads the chat (docs/labels.md).
+    sa.Column("read_receipts", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("channel", "account_id"),
 )
 
@@ -101,6 +103,10 @@ chats = sa.Table(
     sa.Index("ix_chats_department_id_queued_at", "department_id", "queued_at"),
     # An agent's open (PENDING + ASSIGNED) chats: counted for every round-robin choice.
     sa.Index("ix_chats_agent_uid_status", "agent_uid", "status"),
+    # Search Chats' filters, each also walking the sort by last message time (docs/labels.md).
+    sa.Index("ix_chats_status_last_message_at_id", "status", "last_message_at", "id"),
+    sa.Index("ix_chats_agent_uid_last_message_at_id", "agent_uid", "last_message_at", "id"),
+    sa.Index("ix_chats_department_id_last_message_at_id", "department_id", "last_message_at", "id"),
 )
 
 messages = sa.Table(
@@ -538,10 +544,35 @@ departments = sa.Table(
     sa.Column("updated_at", Ms, nullable=False),
 )
 
+# --- labels (docs/labels.md) ----------------------------------------------------------------
+
+# Texter's labels. `system` labels (failed_message) exist from the start: they can be renamed and
+# recoloured, never created or deleted.
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("color", sa.String(7), nullable=False),
+    sa.Column("system", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
 department_members = sa.Table(
     "department_members",
     metadata,
     sa.Column("department_id", sa.String(64), sa.ForeignKey("departments.id"), primary_key=True),
     sa.Column("agent_uid", sa.String(36), sa.ForeignKey("agents.uid"), primary_key=True),
     sa.Index("ix_department_members_agent_uid", "agent_uid"),
+)
+
+# The labels of each chat, one row per (label, chat): what Search Chats' `labels[]` filter reads
+# through an index on both databases. Kept in step with `chats.labels` (the rendered list, in
+# order) by the one function that writes both (`store.labels.write_chat_labels`).
+chat_labels = sa.Table(
+    "chat_labels",
+    metadata,
+    sa.Column("label_id", sa.String(100), sa.ForeignKey("labels.id"), primary_key=True),
+    sa.Column("chat_id", Id, sa.ForeignKey("chats.id"), primary_key=True),
 )

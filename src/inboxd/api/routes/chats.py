@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import int_param, text_param
 from inboxd.api.responses import JSON
 from inboxd.domain import texter
 from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.ids import is_id
+from inboxd.domain.labels import label_id_problem
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import ChatStatus
 from inboxd.live import store as live_store
@@ -19,30 +21,49 @@ from inboxd.store import chats as chats_store
 
 router = APIRouter(tags=["chats"])
 
-ChannelName = Annotated[
-    str | None,
-    Query(alias="channel[name]", pattern="^(whatsapp|messenger|instagram|website_chat|email)$"),
-]
-BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
+CHANNELS = ("whatsapp", "messenger", "instagram", "website_chat", "email")
+FLAGS = ("1", "true", "0", "false")
+MAX_SEARCH_LABELS = 100  # unique label ids (reference §5.2)
+MAX_SKIP = 1_000_000  # the reference gives none; deep offsets cost a walk of that many rows
 
 
-@router.get("/chats/search", summary="Search Chats", **require(Scope.LIST_ALL_CHATS))
+@router.get(
+    "/chats/search",
+    summary="Search Chats",
+    description="Newest last message first. `labels[]` (any of, ≤ 100 unique), `statuses[]` (names, ≤ 5), and the "
+    "inboxd additions `agentUid` and `departmentId` (exact). Every problem of the query is reported together. "
+    "docs/api-decisions.md (Chats).",
+    **require(Scope.LIST_ALL_CHATS),
+)
 async def search_chats(
     services: Annotated[Services, Depends(get_services)],
-    search: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
-    channel_name: ChannelName = None,
-    channel_account_id: Annotated[str | None, Query(alias="channel[accountId]", max_length=64)] = None,
-    labels: Annotated[list[str] | None, Query(alias="labels[]", max_length=100)] = None,
+    search: Annotated[str | None, Query(description="phone or name, at least 2 characters")] = None,
+    channel_name: Annotated[str | None, Query(alias="channel[name]", description=", ".join(CHANNELS))] = None,
+    channel_account_id: Annotated[str | None, Query(alias="channel[accountId]")] = None,
+    labels: Annotated[list[str] | None, Query(alias="labels[]", description="label ids, any of them")] = None,
     statuses_names: Annotated[
-        list[str] | None, Query(alias="statuses[]", max_length=5, description="BOT, PENDING, ASSIGNED, RESOLVED, BULK")
+        list[str] | None, Query(alias="statuses[]", description="BOT, PENDING, ASSIGNED, RESOLVED, BULK")
     ] = None,
-    include_empty: Annotated[BoolFlag, Query(alias="includeEmpty")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 30,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    agent_uid: Annotated[str | None, Query(alias="agentUid", description="inboxd: the assigned agent's uid")] = None,
+    department_id: Annotated[str | None, Query(alias="departmentId", description="inboxd: the department")] = None,
+    include_empty: Annotated[str | None, Query(alias="includeEmpty", description="1, true, 0, false")] = None,
+    limit: Annotated[str | None, Query(description="1–10000, default 30")] = None,
+    skip: Annotated[str | None, Query(description="0 or more, default 0")] = None,
 ) -> JSON:
     problems = Problems()
+    if search is not None and not 2 <= len(search) <= 200:
+        problems.add("query.search", "must be 2 to 200 characters long")
+    if channel_name is not None and channel_name not in CHANNELS:
+        problems.add("query.channel[name]", f"must be one of {', '.join(CHANNELS)}")
+    text_param(problems, "channel[accountId]", channel_account_id, max_length=64)
     if (channel_name is None) != (channel_account_id is None):
         problems.add("query.channel", "channel[name] and channel[accountId] must be given together")
+    unique_labels = list(dict.fromkeys(labels or []))
+    for i, label_id in enumerate(labels or []):
+        if (why := label_id_problem(label_id)) is not None:
+            problems.add(f"query.labels[][{i}]", why)
+    if len(unique_labels) > MAX_SEARCH_LABELS:
+        problems.add("query.labels[]", f"at most {MAX_SEARCH_LABELS} unique labels (got {len(unique_labels)})")
     status_values: list[int] = []
     for i, name in enumerate(statuses_names or []):
         if name not in ChatStatus.__members__:
@@ -50,18 +71,26 @@ async def search_chats(
                          "RESOLVED or BULK")
         else:
             status_values.append(int(ChatStatus[name]))
-    if labels and len(set(labels)) > 100:
-        problems.add("query.labels[]", "at most 100 unique labels")
+    if len(statuses_names or []) > len(ChatStatus):
+        problems.add("query.statuses[]", f"at most {len(ChatStatus)} statuses")
+    agent = text_param(problems, "agentUid", agent_uid, max_length=128)
+    department = text_param(problems, "departmentId", department_id, max_length=100)
+    if include_empty is not None and include_empty not in FLAGS:
+        problems.add("query.includeEmpty", "must be 1, true, 0 or false")
+    count = int_param(problems, "limit", limit, low=1, high=10_000, default=30)
+    offset = int_param(problems, "skip", skip, low=0, high=MAX_SKIP, default=0)
     problems.raise_if_any("The search is invalid")
     query = chats_store.ChatSearch(
         search=search,
         channel=channel_name,
         account_id=channel_account_id,
-        labels=sorted(set(labels)) if labels else None,
-        statuses=status_values or None,
+        labels=sorted(unique_labels) or None,
+        statuses=sorted(set(status_values)) or None,
+        agent_uid=agent,
+        department_id=department,
         include_empty=include_empty in ("1", "true"),
-        limit=limit,
-        skip=skip,
+        limit=count,
+        skip=offset,
     )
     async with services.db.read() as conn:
         last_event_id = await live_store.head(conn)  # read first: the page includes every change up to it

@@ -27,6 +27,12 @@ def new_http_client(**kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(**kwargs)
 
 
+class MediaUrlExpired(GraphError):
+    """A 404 from a media download URL: the URL (valid 5 minutes) is gone, not the media — the
+    media id resolves to a fresh one. Whatever body came with the 404 (Meta's CDN answers a bare
+    404, a Graph error body, or HTML), so its error code must not decide."""
+
+
 def _auth(account: ChannelAccount) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.access_token}"}
 
@@ -101,6 +107,11 @@ class GraphClient:
         url = f"{account.graph_base}/{account.phone_number_id}/messages"
         return await self._call("POST", url, account, operation="send", content=orjson.dumps(payload), json_content=True)
 
+    async def mark_read(self, account: ChannelAccount, wamid: str) -> None:
+        """WhatsApp's read receipt for a message the contact sent (the blue ticks on their phone)."""
+        payload = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+        await self.send_message(account, payload)
+
     async def upload_media(
         self, account: ChannelAccount, chunks: AsyncIterable[bytes], size: int, mime_type: str, filename: str
     ) -> str:
@@ -127,7 +138,8 @@ class GraphClient:
 
     @asynccontextmanager
     async def download(self, account: ChannelAccount, url: str) -> AsyncIterator[httpx.Response]:
-        """Stream a media URL (Bearer required). Raises GraphError on an error status."""
+        """Stream a media URL (Bearer required). Raises GraphError on an error status, and
+        MediaUrlExpired on a 404 whatever its body says."""
         try:
             async with self.http.stream("GET", url, headers=_auth(account)) as response:
                 if response.status_code >= 400:
@@ -136,7 +148,8 @@ class GraphClient:
                         body = orjson.loads(response.content)
                     except orjson.JSONDecodeError:
                         body = None
-                    error = GraphError.from_response(response.status_code, body)
+                    kind = MediaUrlExpired if response.status_code == 404 else GraphError
+                    error = kind.from_response(response.status_code, body)
                     await self._observe_failure(account, "download", error)
                     raise error
                 yield response

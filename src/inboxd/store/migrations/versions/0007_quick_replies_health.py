@@ -2,7 +2,7 @@
 the per-account health signals; the outbox learns the gap before a chat's next message.
 
 Revision ID: 0007_quick_replies_health
-Revises: 0005_agents_lifecycle
+Revises: 0006_labels
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0007_quick_replies_health"
-down_revision = "0005_agents_lifecycle"
+down_revision = "0006_labels"
 branch_labels = None
 depends_on = None
 
