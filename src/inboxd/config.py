@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -125,6 +126,26 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="How long finished event deliveries (runs) and their attempts are kept."
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    # --- API contract: log format, access log, rate limits (docs/api-contract.md) ---
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text` lines, or `json`: one object a line (time, level, logger, message, request_id; "
+        "access lines add method, route, status, duration_ms).",
+    )
+    access_log: bool = Field(
+        default=True, description="One log line per HTTP request (route template, status, duration; never the query)."
+    )
+    rate_limits: bool = Field(
+        default=True,
+        description="Limit requests per API token (and per client address without one): a token bucket shared by "
+        "all processes through the database. `false` turns the limiter off.",
+    )
+    rate_limit_per_second: float = Field(
+        default=50.0, gt=0, description="Default sustained rate of a token (or client address), requests/s."
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Default burst of a token (or client address): the bucket's size, requests."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

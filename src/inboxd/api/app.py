@@ -14,10 +14,11 @@ import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__
 from inboxd.api import errors
 from inboxd.api.deps import BEARER_SCHEME
-from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from inboxd.api.middleware import BodyLimitMiddleware, RateLimitMiddleware, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.config import Settings
+from inboxd.domain.rate_limits import Policy
 from inboxd.services import Services
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,12 @@ def create_app(
     app.include_router(health.router)
     for router in extra_routers or []:
         app.include_router(router)
+    # Outermost last: request id and access line, then the rate limit, then the body limit.
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(MetricsMiddleware)
+    if settings.rate_limits:
+        default = Policy(settings.rate_limit_per_second, settings.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, limiter=services.limiter, tokens=services.tokens, default=default)
+    app.add_middleware(RequestMiddleware, access_log=settings.access_log)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,8 +1,12 @@
-"""The one error mapper: every failure leaves as the JSON body of DESIGN.md §2."""
+"""The one error mapper: every failure leaves as the JSON body of DESIGN.md §2, with the
+request's id (`requestId`, additive) so a user can report one failure.
+
+An unexpected exception is not handled here but by `api.middleware.RequestMiddleware`, inside
+Starlette's ServerErrorMiddleware: that one re-raises after answering, and uvicorn then closes the
+keep-alive connection, failing the client's next request too."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,8 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import ApiError, json_path
-
-log = logging.getLogger(__name__)
+from inboxd.logs import REQUEST_ID
 
 _HTTP_CODES = {
     404: "not_found",
@@ -22,8 +25,18 @@ _HTTP_CODES = {
 }
 
 
+def error_body(error: ApiError) -> dict[str, Any]:
+    return {**error.body(), "requestId": REQUEST_ID.get()}
+
+
 def error_response(error: ApiError) -> JSON:
-    return JSON(error.body(), status_code=error.status, headers=error.headers)
+    return JSON(error_body(error), status_code=error.status, headers=error.headers)
+
+
+def internal_error() -> ApiError:
+    error = ApiError("Internal server error; the details are in the server log.", code="internal_error")
+    error.status = 500
+    return error
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -55,11 +68,4 @@ def install(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         error = ApiError(str(exc.detail), code=code, headers=dict(exc.headers or {}))
         error.status = exc.status_code
-        return error_response(error)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSON:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        error = ApiError("Internal server error; the details are in the server log.", code="internal_error")
-        error.status = 500
         return error_response(error)

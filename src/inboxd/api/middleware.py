@@ -1,8 +1,12 @@
-"""ASGI middleware: request-body size limits (413 before the body is read into memory) and
-request metrics. Plain ASGI, not BaseHTTPMiddleware, to stay off the hot path."""
+"""ASGI middleware, outermost first: `RequestMiddleware` (request id, access line, metrics,
+the last resort for an unexpected error), `RateLimitMiddleware` (429 before any work) and
+`BodyLimitMiddleware` (413 before the body is read into memory). Plain ASGI, not
+BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from typing import Any
 
@@ -10,7 +14,134 @@ import orjson
 from starlette.exceptions import HTTPException
 
 from inboxd import metrics
-from inboxd.domain.errors import PayloadTooLarge
+from inboxd.api.auth import TokenCache, principal
+from inboxd.api.errors import error_body, internal_error
+from inboxd.api.limiter import RateLimiter
+from inboxd.domain.errors import ApiError, PayloadTooLarge, RateLimited
+from inboxd.domain.ids import new_id
+from inboxd.domain.rate_limits import Policy, policy_header, state_header
+from inboxd.logs import REQUEST_ID
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("inboxd.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+# A client's own request id is kept when it is 1-128 of these characters; otherwise ours replaces it.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._~:+/=-]{1,128}")
+# Never rate-limited: Meta's webhooks (Meta retries, and a refused webhook is a delayed message),
+# the health check, and the simulator (a test double that inboxd's own workers call).
+UNLIMITED_PREFIXES = ("/webhooks/", "/healthz", "/simulator")
+
+
+async def send_error(send: Any, error: ApiError, extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An error answered by a middleware, in the same body as the error mapper's."""
+    body = orjson.dumps(error_body(error))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers + (extra_headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sending
+
+
+class RequestMiddleware:
+    """Every answer carries `X-Request-Id` (the client's, when valid, else a new id), which the
+    request's log lines and error bodies carry too; one access line and the metrics per request.
+    An exception nothing else handled becomes a JSON 500 here, and the connection stays usable."""
+
+    def __init__(self, app: Any, *, access_log: bool = True) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                given = value.decode("latin-1")
+                request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else None
+                break
+        request_id = request_id or new_id()
+        context = REQUEST_ID.set(request_id)
+        header = (REQUEST_ID_HEADER, request_id.encode())
+        start = time.perf_counter()
+        status = 0
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], _route(scope))
+            if status:  # the answer has begun: nothing valid can follow (the server closes the connection)
+                raise
+            status = 500
+            await send_error(sending, internal_error())
+        finally:
+            route = _route(scope)
+            elapsed = time.perf_counter() - start
+            metrics.http_requests.labels(scope["method"], route, str(status)).inc()
+            metrics.http_latency.labels(route).observe(elapsed)
+            if self.access_log:
+                duration_ms = round(elapsed * 1000, 2)
+                access_log.info(
+                    "%s %s %s %.2f ms", scope["method"], route, status, duration_ms,
+                    extra={"method": scope["method"], "route": route, "status": status, "duration_ms": duration_ms},
+                )
+            REQUEST_ID.reset(context)
+
+
+def _route(scope: dict[str, Any]) -> str:
+    """The matched route's template (`/messages/send/{chatId}`): never the path's values."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class RateLimitMiddleware:
+    """The limit of the caller (`auth.principal`): 429 `rate_limited` with `Retry-After` past it,
+    and the draft's `RateLimit-Policy` / `RateLimit` headers on every limited answer."""
+
+    def __init__(self, app: Any, *, limiter: RateLimiter, tokens: TokenCache, default: Policy) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.tokens = tokens
+        self.default = default
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        kind, key, policy = await principal(scope, self.tokens, self.default)
+        allowed, budget = await self.limiter.take(f"{kind}:{key}", policy)
+        now = time.monotonic()
+        headers = [
+            (b"ratelimit-policy", policy_header(kind, policy).encode()),
+            (b"ratelimit", state_header(kind, policy, budget.level(now)).encode()),
+        ]
+        if not allowed:
+            wait = budget.retry_after(now)
+            error = RateLimited(
+                f"Too many requests for this {kind}: at most {policy.burst} at once and {policy.rate:g} a second. "
+                f"Try again in {wait} s.",
+                headers={"Retry-After": str(wait)},
+            )
+            await send_error(send, error, headers)
+            return
+        await self.app(scope, receive, _with_headers(send, headers))
 
 MiB = 1024 * 1024
 
@@ -50,7 +181,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > limit:
-                    await self._reject(send, limit)
+                    await send_error(send, _too_large(limit))
                     return
         received = 0
 
@@ -66,42 +197,3 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
-
-    @staticmethod
-    async def _reject(send: Any, limit: int) -> None:
-        error = _too_large(limit)
-        body = orjson.dumps(error.body())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class MetricsMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def capture(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
-            metrics.http_requests.labels(scope["method"], name, str(status)).inc()
-            metrics.http_latency.labels(name).observe(time.perf_counter() - start)

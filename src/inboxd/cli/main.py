@@ -21,7 +21,7 @@ app.command("simulator")(run_simulator)
 def migrate() -> None:
     """Bring the database to the newest schema."""
     cfg = settings()
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.log_format)
 
     async def work(_db):  # type: ignore[no-untyped-def]
         return None

@@ -15,7 +15,7 @@ from inboxd.store.migrate import migrate
 
 def run_server(*, host: str | None, port: int | None) -> None:
     cfg = settings()
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.log_format)
     host = host or cfg.host
     port = port or cfg.port
 
@@ -41,6 +41,7 @@ def run_server(*, host: str | None, port: int | None) -> None:
         loop="uvloop",
         http="httptools",
         log_level=cfg.log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through our handler (format, request ids)
+        access_log=False,  # ours is `inboxd.access` (route templates, never the query)
         timeout_graceful_shutdown=10,
     )

@@ -16,7 +16,7 @@ log = logging.getLogger("inboxd.worker")
 
 def run_worker(loops: int | None) -> None:
     cfg = settings()
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.log_format)
 
     async def main() -> None:
         services = Services.build(cfg)

@@ -53,6 +53,9 @@ api_tokens = sa.Table(
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("last_used_at", Ms),
     sa.Column("revoked_at", Ms),
+    # The token's own rate limit (`tokens create --rate/--burst`); null: the configured default.
+    sa.Column("rate_per_second", sa.Float),
+    sa.Column("rate_burst", sa.Integer),
 )
 
 chats = sa.Table(
@@ -369,4 +372,16 @@ event_attempts = sa.Table(
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
     sa.Column("outcome", sa.String(16), nullable=False),  # delivered | retry | failed
+)
+
+# --- rate limits (0010_rate_limits) -------------------------------------------------------------
+# The shared token bucket of each principal (`token:<id>`, `address:<ip>`, later `session:<id>`);
+# processes take units from it in small leases (api/limiter.py).
+rate_limit_buckets = sa.Table(
+    "rate_limit_buckets",
+    metadata,
+    sa.Column("principal", sa.String(200), primary_key=True),
+    sa.Column("level", sa.Float, nullable=False),  # units left at `updated_at`
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_rate_limit_buckets_updated_at", "updated_at"),
 )
