@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import limit_param, skip_param
 from inboxd.api.responses import JSON
 from inboxd.domain import texter
 from inboxd.domain.errors import Problems, chat_not_found
@@ -36,8 +37,8 @@ async def search_chats(
         list[str] | None, Query(alias="statuses[]", max_length=5, description="BOT, PENDING, ASSIGNED, RESOLVED, BULK")
     ] = None,
     include_empty: Annotated[BoolFlag, Query(alias="includeEmpty")] = None,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 30,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: limit_param(10000) = 30,
+    skip: skip_param() = 0,
 ) -> JSON:
     problems = Problems()
     if (channel_name is None) != (channel_account_id is None):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.request_body import json_body, model_body, parse_model
 from inboxd.api.responses import JSON
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import NotFound, file_not_found
@@ -36,14 +37,15 @@ def public_base(services: Services, request: Request) -> str:
 @router.post(
     "/files/share/{fileId}",
     summary="Generate Public Media URL",
-    **require(Scope.VIEW_ALL_CHATS, Scope.VIEW_ALL_FILES),
+    **require(Scope.VIEW_ALL_CHATS, Scope.VIEW_ALL_FILES, openapi_extra=model_body(ShareRequest, required=False)),
 )
 async def share_file(
     fileId: str,  # noqa: N803
     request: Request,
     services: Annotated[Services, Depends(get_services)],
-    body: Annotated[ShareRequest | None, Body()] = None,
 ) -> JSON:
+    raw = await json_body(request, empty=None)
+    body = None if raw is None else parse_model(ShareRequest, raw)
     if not is_id(fileId):
         raise file_not_found(fileId)
     token = secrets.token_hex(50)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import MAX_EPOCH_MS, bounded_digits
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
 from inboxd.domain import texter
@@ -29,21 +30,21 @@ async def chat_messages(
     beforeId: Annotated[str | None, Query(pattern=r"^[a-z0-9]+$")] = None,  # noqa: N803
     botSessionId: Annotated[str | None, Query(pattern=r"^[a-z0-9]+$")] = None,  # noqa: N803
 ) -> JSON:
-    count = int(limit)
     problems = Problems()
-    if not 1 <= count <= MAX_LIMIT:
-        problems.add("query.limit", f"must be between 1 and {MAX_LIMIT}")
+    count = bounded_digits(limit, "query.limit", problems, minimum=1, maximum=MAX_LIMIT)
+    before_time = bounded_digits(beforeTime, "query.beforeTime", problems, minimum=0, maximum=MAX_EPOCH_MS)
     if botSessionId is None and (beforeTime is None or beforeId is None):
         problems.add("query", "a filter is required: botSessionId, or beforeTime together with beforeId")
     problems.raise_if_any("The query is invalid")
+    assert count is not None
     chat = await load_chat(services, chatId)
     async with services.db.read() as conn:
         if botSessionId is not None:
             rows = await messages_store.bot_session_messages(conn, chat["id"], botSessionId, count)
         else:
-            assert beforeTime is not None and beforeId is not None
+            assert before_time is not None and beforeId is not None
             rows = await messages_store.page_before(
-                conn, chat["id"], before_time=int(beforeTime), before_id=beforeId, limit=count
+                conn, chat["id"], before_time=before_time, before_id=beforeId, limit=count
             )
         min_time, max_time = await messages_store.time_range(conn, chat["id"])
     info = texter.channel_info(chat["channel"], chat["contact_id"], chat["account_phone"])

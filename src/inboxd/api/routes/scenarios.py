@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import limit_param, skip_param
 from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
 from inboxd.domain.clock import now_ms
@@ -89,8 +90,8 @@ async def import_subscription(request: Request, services: Annotated[Services, De
 async def list_subscriptions(
     services: Annotated[Services, Depends(get_services)],
     include_system: Annotated[BoolFlag, Query(alias="includeSystem")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: limit_param(1000) = 100,
+    skip: skip_param() = 0,
 ) -> JSON:
     async with services.db.read() as conn:
         rows, total = await events_store.list_scenarios(
@@ -171,8 +172,8 @@ async def list_runs(
     scenarioId: str,  # noqa: N803
     services: Annotated[Services, Depends(get_services)],
     status: Annotated[str | None, Query(pattern="^(pending|delivered|failed)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: limit_param(500) = 50,
+    skip: skip_param() = 0,
 ) -> JSON:
     async with services.db.read() as conn:
         await manage.load(conn, scenarioId)  # 404 for an unknown scenario

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import limit_param, skip_param
 from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
@@ -217,8 +218,8 @@ async def subscribe(request: Request, services: Annotated[Services, Depends(get_
     return JSON({"success": True})
 
 
-Limit = Annotated[int, Query(ge=int(L.UNSUBSCRIBED_LIMIT.min or 1), le=int(L.UNSUBSCRIBED_LIMIT.max or 1))]
-Skip = Annotated[int, Query(ge=0, le=int(L.UNSUBSCRIBED_SKIP.max or 0))]
+Limit = limit_param(int(L.UNSUBSCRIBED_LIMIT.max or 1), minimum=int(L.UNSUBSCRIBED_LIMIT.min or 1))
+Skip = skip_param(int(L.UNSUBSCRIBED_SKIP.max or 0))
 
 
 @router.get("/whatsapp/templates/unsubscribed", summary="List All Unsubscribed Users", **require(Scope.LIST_ALL_CHATS))
