@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 
 import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__
-from inboxd.api import errors
+from inboxd.api import contract, errors
 from inboxd.api.deps import BEARER_SCHEME
-from inboxd.api.middleware import BodyLimitMiddleware, RateLimitMiddleware, RequestMiddleware
+from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimitMiddleware, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.config import Settings
@@ -90,18 +89,23 @@ def create_app(
         default = Policy(settings.rate_limit_per_second, settings.rate_limit_burst)
         app.add_middleware(RateLimitMiddleware, limiter=services.limiter, tokens=services.tokens, default=default)
     app.add_middleware(RequestMiddleware, access_log=settings.access_log)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # What every operation answers (api/contract.py): the common errors, headers, components, links.
+    limited = (lambda path: not path.startswith(UNLIMITED_PREFIXES)) if settings.rate_limits else None
+    contract.install(app, rate_limited_path=limited)
+    _add_bearer_scheme(app)
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "An API token from `inboxd tokens create`.",
-    }
-    app.openapi_schema = schema
-    return schema
+def _add_bearer_scheme(app: FastAPI) -> None:
+    finished = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = finished()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from `inboxd tokens create`.",
+        }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -53,7 +53,10 @@ def model_body(model: type[BaseModel], *, required: bool) -> dict[str, Any]:
     schema: dict[str, Any] = {"$ref": f"#/components/schemas/{model.__name__}"}
     if not required:
         schema = {"anyOf": [schema, {"type": "null"}], "title": "Body"}
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+    body: dict[str, Any] = {"content": {"application/json": {"schema": schema}}}
+    if required:
+        body = {"required": True, **body}
+    return {"requestBody": body}
 
 
 def is_json_type(content_type: str | None) -> bool:

@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.query import limit_param, skip_param
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import CHAT_ID
 from inboxd.domain import texter
 from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.ids import is_id
@@ -26,7 +28,15 @@ ChannelName = Annotated[
 BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
 
 
-@router.get("/chats/search", summary="Search Chats", **require(Scope.LIST_ALL_CHATS))
+@router.get(
+    "/chats/search",
+    summary="Search Chats",
+    **require(Scope.LIST_ALL_CHATS),
+    **answers(ok("ChatSearchPage", links={
+        "GetChat": link("Get Chat by Chat ID", "The first chat of the page", chatId="$response.body#/data/0/_id"),
+        "GetMessages": link("Get Messages of a Chat", "Its messages", chatId="$response.body#/data/0/_id"),
+    })),
+)
 async def search_chats(
     services: Annotated[Services, Depends(get_services)],
     search: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
@@ -69,7 +79,13 @@ async def search_chats(
     return JSON({"data": data, "total": total})
 
 
-@router.get("/chats/{chatId}", summary="Get Chat by Chat ID", **require(Scope.SEND_SESSION_MESSAGE))
+@router.get(
+    "/chats/{chatId}",
+    summary="Get Chat by Chat ID",
+    **require(Scope.SEND_SESSION_MESSAGE),
+    **answers(ok("ChatPublic", links={"GetMessages": link("Get Messages of a Chat", chatId="$request.path.chatId")}),
+              chat_not_found(CHAT_ID)),
+)
 async def get_chat(chatId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     row = await load_chat(services, chatId)
     return JSON(texter.chat_public(row, row["channel"], row["account_phone"]))

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.query import MAX_EPOCH_MS, bounded_digits
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
+from inboxd.api.schemas import CHAT_ID
 from inboxd.domain import texter
-from inboxd.domain.errors import Problems
+from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.scopes import Scope
 from inboxd.services import Services
 from inboxd.store import messages as messages_store
@@ -21,7 +23,12 @@ router = APIRouter(tags=["messages"])
 MAX_LIMIT = 1000  # the reference gives no upper bound; ours is documented in docs/api-decisions.md
 
 
-@router.get("/messages/chat/{chatId}", summary="Get Messages of a Chat", **require(Scope.VIEW_ALL_CHATS))
+@router.get(
+    "/messages/chat/{chatId}",
+    summary="Get Messages of a Chat",
+    **require(Scope.VIEW_ALL_CHATS),
+    **answers(ok("MessagePage"), chat_not_found(CHAT_ID)),
+)
 async def chat_messages(
     chatId: str,  # noqa: N803
     services: Annotated[Services, Depends(get_services)],

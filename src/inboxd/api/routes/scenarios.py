@@ -8,15 +8,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.query import limit_param, skip_param
 from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import SCENARIO_ID
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import InvalidRequest, Problems, problem
+from inboxd.domain.errors import InvalidRequest, Problems, RuleRefused, problem
 from inboxd.domain.scopes import Scope
 from inboxd.events import manage
 from inboxd.events import store as events_store
+from inboxd.events.manage import scenario_not_found
 from inboxd.events.scenario import parse_import
 from inboxd.events.transport import literal_address_refusal
 from inboxd.services import Services
@@ -63,6 +66,12 @@ _IMPORT_EXAMPLE = {
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
             "schema": {"type": "object"}, "example": _IMPORT_EXAMPLE}}}},
     ),
+    **answers(ok("ScenarioCreated", 201, links={
+        "Activate": link("Activate Subscription", scenarioId="$response.body#/_id"),
+        "Inactivate": link("Inactivate Subscription", scenarioId="$response.body#/_id"),
+        "Runs": link("List Scenario Runs", scenarioId="$response.body#/_id"),
+        "Delete": link("Delete Subscription", scenarioId="$response.body#/_id"),
+    })),
 )
 async def import_subscription(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     parsed = parse_import(await json_body(request))
@@ -86,6 +95,7 @@ async def import_subscription(request: Request, services: Annotated[Services, De
     summary="List All Subscriptions",
     description="`{total, scenarios}`, oldest first. `includeSystem=true` adds built-in scenarios (inboxd has none).",
     **require(Scope.VIEW_SCENARIOS, ON_BEHALF),
+    **answers(ok("ScenarioList")),
 )
 async def list_subscriptions(
     services: Annotated[Services, Depends(get_services)],
@@ -109,6 +119,10 @@ async def list_subscriptions(
         "Optional body `{version?, userUid?}`. 200 with the scenario object."
     ),
     **require(Scope.ACTIVATE_INACTIVATE_SCENARIOS, ON_BEHALF),
+    **answers(
+        ok("Scenario"), scenario_not_found(SCENARIO_ID),
+        RuleRefused("This scenario has only a draft, and drafts never run.", code="scenario_has_no_revision"),
+    ),
 )
 async def activate_subscription(
     scenarioId: str,  # noqa: N803
@@ -139,6 +153,7 @@ async def activate_subscription(
     summary="Inactivate Subscription",
     description="Pause a subscription: no new events are queued for it. 200 with the scenario object.",
     **require(Scope.ACTIVATE_INACTIVATE_SCENARIOS, ON_BEHALF),
+    **answers(ok("Scenario"), scenario_not_found(SCENARIO_ID)),
 )
 async def inactivate_subscription(scenarioId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     async with services.db.write() as conn:
@@ -152,6 +167,7 @@ async def inactivate_subscription(scenarioId: str, services: Annotated[Services,
     summary="Delete Subscription",
     description="Delete a subscription with its revisions, its undelivered events and its runs.",
     **require(Scope.DELETE_SCENARIOS, ON_BEHALF),
+    **answers(ok("ScenarioDeleted"), scenario_not_found(SCENARIO_ID)),
 )
 async def delete_subscription(scenarioId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     async with services.db.write() as conn:
@@ -167,6 +183,7 @@ async def delete_subscription(scenarioId: str, services: Annotated[Services, Dep
         "(status code, latency, error). `status` filters: pending, delivered, failed."
     ),
     **require(Scope.VIEW_SCENARIOS_RUNS),
+    **answers(ok("ScenarioRunList"), scenario_not_found(SCENARIO_ID)),
 )
 async def list_runs(
     scenarioId: str,  # noqa: N803
