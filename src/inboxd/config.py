@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inboxd.domain.rate_limits import Policy
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INBOXD_", extra="ignore")
@@ -156,6 +158,11 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_files_dir(self) -> Path:
         return self.files_dir or (self.data_dir / "files")
+
+
+def default_policy(settings: Settings) -> Policy:
+    """The rate limit of a token without its own, and of a client address."""
+    return Policy(settings.rate_limit_per_second, settings.rate_limit_burst)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -6,7 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 INBOXD = [sys.executable, "-m", "inboxd"]
 
@@ -29,3 +34,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serve_process(env: dict[str, str], *, log: Path | None = None, deadline: float = 60) -> Iterator[str]:
+    """`inboxd serve` in a subprocess on a free port (its output in `log`); yields its URL, and
+    stops it (SIGTERM, then a clean shutdown) at the end."""
+    port = free_port()
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([*INBOXD, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        until = time.monotonic() + deadline
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None:
+                    raise AssertionError(f"inboxd serve exited {proc.returncode}: {log.read_text() if log else ''}") from None
+                if time.monotonic() > until:
+                    raise AssertionError("inboxd serve did not come up") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if log:
+            out.close()  # type: ignore[union-attr]

@@ -16,8 +16,7 @@ from inboxd.api.deps import BEARER_SCHEME
 from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimitMiddleware, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
-from inboxd.config import Settings
-from inboxd.domain.rate_limits import Policy
+from inboxd.config import Settings, default_policy
 from inboxd.services import Services
 
 log = logging.getLogger(__name__)
@@ -86,8 +85,9 @@ def create_app(
     # Outermost last: request id and access line, then the rate limit, then the body limit.
     app.add_middleware(BodyLimitMiddleware)
     if settings.rate_limits:
-        default = Policy(settings.rate_limit_per_second, settings.rate_limit_burst)
-        app.add_middleware(RateLimitMiddleware, limiter=services.limiter, tokens=services.tokens, default=default)
+        app.add_middleware(
+            RateLimitMiddleware, limiter=services.limiter, tokens=services.tokens, default=default_policy(settings)
+        )
     app.add_middleware(RequestMiddleware, access_log=settings.access_log)
     # What every operation answers (api/contract.py): the common errors, headers, components, links.
     limited = (lambda path: not path.startswith(UNLIMITED_PREFIXES)) if settings.rate_limits else None
