@@ -99,3 +99,20 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, s
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
     body = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 30)
     return status, headers, body
+
+
+async def test_the_access_line_names_the_whole_route_template(
+    client: httpx.AsyncClient, make_token, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    token = await make_token(Scope.SEND_SESSION_MESSAGE)
+    with caplog.at_level(logging.INFO, logger="inboxd.access"):
+        await client.get(f"/server/api/v2/chats/{ANY_ID}", headers={"Authorization": f"Bearer {token}"})
+        await client.get("/server/files/shared/" + ANY_ID + "/" + "ab" * 50)
+        await client.get("/nowhere")
+    lines = [r for r in caplog.records if r.name == "inboxd.access"]
+    assert [(r.route, r.status) for r in lines] == [  # type: ignore[attr-defined]
+        ("/server/api/v2/chats/{chatId}", 404),
+        ("/server/files/shared/{fileId}/{token}", 404),
+        ("unmatched", 404),
+    ]
+    assert all(ANY_ID not in r.getMessage() and "abab" not in r.getMessage() for r in lines)

@@ -40,21 +40,30 @@ def free_port() -> int:
 def serve_process(env: dict[str, str], *, log: Path | None = None, deadline: float = 60) -> Iterator[str]:
     """`inboxd serve` in a subprocess on a free port (its output in `log`); yields its URL, and
     stops it (SIGTERM, then a clean shutdown) at the end."""
+    with inboxd_process(["serve"], "/healthz", env, log=log, deadline=deadline) as url:
+        yield url
+
+
+@contextmanager
+def inboxd_process(
+    args: list[str], ready_path: str, env: dict[str, str], *, log: Path | None = None, deadline: float = 60
+) -> Iterator[str]:
+    """`inboxd <args> --port <free port>` in a subprocess, once `ready_path` answers; yields its URL."""
     port = free_port()
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([*INBOXD, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*INBOXD, *args, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         until = time.monotonic() + deadline
         while True:
             try:
-                httpx.get(f"{url}/healthz", timeout=2)
+                httpx.get(f"{url}{ready_path}", timeout=2)
                 break
             except httpx.TransportError:
                 if proc.poll() is not None:
-                    raise AssertionError(f"inboxd serve exited {proc.returncode}: {log.read_text() if log else ''}") from None
+                    raise AssertionError(f"inboxd {args[0]} exited {proc.returncode}: {log.read_text() if log else ''}") from None
                 if time.monotonic() > until:
-                    raise AssertionError("inboxd serve did not come up") from None
+                    raise AssertionError(f"inboxd {args[0]} did not come up") from None
                 time.sleep(0.1)
         yield url
     finally:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import ApiError, json_path
@@ -64,8 +65,30 @@ def install(app: FastAPI) -> None:
         return error_response(ApiError(f"The request is invalid: {summary}{more}.", details=details))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSON:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        error = ApiError(str(exc.detail), code=code, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        error = ApiError(str(exc.detail), code=code, headers=headers)
         error.status = exc.status_code
         return error_response(error)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The methods the document gives this path (found by fuzzing: Starlette's 405 named only the
+    first route's, e.g. `Allow: PATCH` where the template also takes DELETE). As in OpenAPI, a
+    concrete path is matched before a templated one (`/scenarios/manage/import` is not one of
+    `/scenarios/manage/{scenarioId}`)."""
+    app = request.app
+    table = getattr(app.state, "allow_table", None)
+    if table is None:
+        paths = app.openapi().get("paths", {})
+        table = app.state.allow_table = [
+            (compile_path(path)[0], path.count("{"), {m.upper() for m in item}) for path, item in paths.items()
+        ]
+    matching = [(params, methods) for pattern, params, methods in table if pattern.match(request.url.path)]
+    if not matching:
+        return None
+    fewest = min(params for params, _ in matching)
+    return ", ".join(sorted({m for params, methods in matching if params == fewest for m in methods}))

@@ -106,9 +106,20 @@ class RequestMiddleware:
 
 
 def _route(scope: dict[str, Any]) -> str:
-    """The matched route's template (`/messages/send/{chatId}`): never the path's values."""
-    route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    """The matched route's template (`/server/api/v2/messages/send/{chatId}`): never the path's
+    values. FastAPI keeps an included router's prefix apart from its routes' own paths; the
+    prefix is the leading segments of the path that the template does not account for."""
+    template = getattr(scope.get("route"), "path", None)
+    if not template:
+        return "unmatched"
+    path = scope["path"]
+    extra = path.count("/") - template.count("/")
+    if extra > 0:
+        cut = -1
+        for _ in range(extra + 1):
+            cut = path.find("/", cut + 1)
+        template = path[:cut] + template
+    return template
 
 
 class RateLimitMiddleware:

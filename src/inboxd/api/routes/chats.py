@@ -32,10 +32,7 @@ BoolFlag = Annotated[str | None, Query(pattern="^(1|0|true|false)$")]
     "/chats/search",
     summary="Search Chats",
     **require(Scope.LIST_ALL_CHATS),
-    **answers(ok("ChatSearchPage", links={
-        "GetChat": link("Get Chat by Chat ID", "The first chat of the page", chatId="$response.body#/data/0/_id"),
-        "GetMessages": link("Get Messages of a Chat", "Its messages", chatId="$response.body#/data/0/_id"),
-    })),
+    **answers(ok("ChatSearchPage")),
 )
 async def search_chats(
     services: Annotated[Services, Depends(get_services)],
