@@ -190,7 +190,7 @@ MESSAGE: Schema = obj(
         "_id": ID,
         "chatChannelInfo": ref("ChannelInfo"),
         "channelInfo": obj({"id": STRING}, required=[], description="`id`: WhatsApp's wamid, once it answered."),
-        "direction": {"type": ["string", "null"], "enum": ["incoming", "outgoing", None]},
+        "direction": nullable({"type": "string", "enum": ["incoming", "outgoing"]}),
         "parent_chat": ID,
         "status": {"type": "integer", "minimum": 0, "maximum": 6},
         "statusHistory": array(ref("StatusEntry")),
