@@ -172,12 +172,37 @@ def send_async(
         }
         log(f"{name}: {merged['rps']:.0f} req/s p50 {merged['p50_ms']} ms p99 {merged['p99_ms']} ms "
             f"(stored {stored} of {merged['requests']})")
+        if db_kind == "sqlite" and api_processes == 1:
+            result["limiter"] = _limiter_cost(cfg, spec, work, token, chats_file, seconds)
         if "fastapi" in baselines:
             result["fastapi"] = _baseline_fastapi(cfg, work, chats_file, token, seconds)
         if "mockpost" in baselines:
             result["mockpost"] = _baseline_mockpost(cfg, work, seconds)
     save_result(name, result)
     return result
+
+
+def _limiter_cost(cfg: Config, spec: DbSpec, work: Path, token: str, chats_file: Path, seconds: float) -> dict[str, Any]:
+    """Scenario 1's load on a fresh `inboxd serve` with the rate limiter (the default; the bench
+    token's own limit, 5,000/s, is never reached, so every request pays the limiter and none is
+    refused) and without it (`INBOXD_RATE_LIMITS=false`), alternating, two rounds each: the
+    limiter's cost on the send path is the difference of the medians."""
+    rounds: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    for arm in ("on", "off", "on", "off"):
+        port = free_port()
+        env = {"INBOXD_WORKERS": "0", **({} if arm == "on" else {"INBOXD_RATE_LIMITS": "false"})}
+        proc = start_inboxd(f"inboxd-limiter-{arm}-{len(rounds[arm])}", spec, work, port, env)
+        url = f"http://127.0.0.1:{port}"
+        if cfg.warm():
+            wrk(url, LUA / "send.lua", connections=64, threads=64, duration=cfg.warm(), args=[token, str(chats_file), "async"])
+        res = wrk(url, LUA / "send.lua", connections=64, threads=64, duration=seconds, args=[token, str(chats_file), "async"])
+        proc.stop()
+        rounds[arm].append(res.as_dict())
+        log(f"limiter {arm}: {res.rps:.0f} req/s p99 {res.p99_ms:.1f} ms errors {res.errors}")
+    medians = {arm: statistics.median(r["rps"] for r in runs) for arm, runs in rounds.items()}
+    cost = (medians["off"] - medians["on"]) / medians["off"] * 100 if medians["off"] else None
+    log(f"rate limiter: {medians['on']:.0f} req/s with, {medians['off']:.0f} without: cost {cost:.1f} %")
+    return {"rounds": rounds, "median_rps": medians, "cost_pct": None if cost is None else round(cost, 1)}
 
 
 def _baseline_fastapi(cfg: Config, work: Path, chats_file: Path, token: str, seconds: float) -> dict[str, Any]:

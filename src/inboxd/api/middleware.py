@@ -96,7 +96,7 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - start
             metrics.http_requests.labels(scope["method"], route, str(status)).inc()
             metrics.http_latency.labels(route).observe(elapsed)
-            if self.access_log:
+            if self.access_log and access_log.isEnabledFor(logging.INFO):
                 duration_ms = round(elapsed * 1000, 2)
                 access_log.info(
                     "%s %s %s %.2f ms", scope["method"], route, status, duration_ms,
