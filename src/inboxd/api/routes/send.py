@@ -20,21 +20,12 @@ from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
 from inboxd.api.schemas import CHAT_ID
-from inboxd.api.sending import accept_then_wait
+from inboxd.api.sending import accept_then_wait, channel_rejected, sending_errors
 from inboxd.delivery.session import send_session_message, window_closed
 from inboxd.domain import texter
 from inboxd.domain.clock import now_ms
 from inboxd.domain.content import parse_send_request
-from inboxd.domain.errors import (
-    ChannelRejected,
-    Conflict,
-    InvalidRequest,
-    PayloadTooLarge,
-    RuleRefused,
-    UnsupportedMediaType,
-    chat_not_found,
-    problem,
-)
+from inboxd.domain.errors import ChannelRejected, InvalidRequest, RuleRefused, chat_not_found, problem
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import MessageStatus
@@ -84,15 +75,7 @@ _EXAMPLES = {
         InvalidRequest("body.context: no message of this chat has this WhatsApp id.", code="context_not_found",
                        details=[problem("body.context", "no message of this chat has this WhatsApp id")]),
         chat_not_found(CHAT_ID),
-        Conflict("This idempotency key (tmpSendId or Idempotency-Key) was already used on this chat with a "
-                 "different request.", code="idempotency_key_reused"),
-        PayloadTooLarge("The file is larger than WhatsApp's limit for image media: 5 MB (5242880 bytes).",
-                        details=[problem("body.media[0].url", "larger than 5 MB")]),
-        UnsupportedMediaType("The file is text/html, which WhatsApp does not take as image media.",
-                             details=[problem("body.media[0].url", "text/html is not an image type")]),
-        window_closed(1761574714328),
-        ChannelRejected("WhatsApp refused the message: (#131026) Message undeliverable", code="channel_rejected",
-                        extra={"channelError": {"code": 131026, "title": "Message undeliverable"}}),
+        *sending_errors("body.media[0].url", "image"),
     ),
 )
 async def send_message(
@@ -139,9 +122,4 @@ def _refusal(rows: Sequence[Any], chat: Any) -> RuleRefused | ChannelRejected | 
     errors = [r["error"] or {} for r in failed]
     if any(e.get("code") == 131047 for e in errors):
         return window_closed(chat["last_incoming_at"])
-    first = errors[0]
-    return ChannelRejected(
-        f"WhatsApp refused the message: {first.get('message') or 'unknown error'}",
-        code="channel_rejected",
-        extra={"channelError": first},
-    )
+    return channel_rejected(errors[0])

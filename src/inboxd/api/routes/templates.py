@@ -17,7 +17,7 @@ from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
 from inboxd.api.schemas import ACCOUNT
-from inboxd.api.sending import accept_then_wait
+from inboxd.api.sending import accept_then_wait, channel_rejected, sending_errors
 from inboxd.delivery.session import window_closed
 from inboxd.domain import texter
 from inboxd.domain.clock import iso_from_ms, now_ms
@@ -27,10 +27,8 @@ from inboxd.domain.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
-    PayloadTooLarge,
     Problems,
     RuleRefused,
-    UnsupportedMediaType,
     problem,
 )
 from inboxd.domain.ids import new_id
@@ -153,16 +151,8 @@ async def list_templates(
         InvalidRequest("body.language: the template has several languages; name one.", code="language_required",
                        details=[problem("body.language", "the template has several languages; name one")]),
         NO_ACCOUNT, NO_TEMPLATE,
-        Conflict("This idempotency key (tmpSendId or Idempotency-Key) was already used on this chat with a "
-                 "different request.", code="idempotency_key_reused"),
-        PayloadTooLarge("The file is larger than WhatsApp's limit for document media: 100 MB (104857600 bytes).",
-                        details=[problem("body.header.url", "larger than 100 MB")]),
-        UnsupportedMediaType("The file is text/html, which WhatsApp does not take as document media.",
-                             details=[problem("body.header.url", "text/html is not a document type")]),
         RuleRefused("The template has no APPROVED localization in en.", code="template_not_approved"),
-        window_closed(1761574714328),
-        ChannelRejected("WhatsApp refused the message: (#131026) Message undeliverable", code="channel_rejected",
-                        extra={"channelError": {"code": 131026, "title": "Message undeliverable"}}),
+        *sending_errors("body.header.url", "document"),
     ),
 )
 async def send(
@@ -226,8 +216,7 @@ async def _sent(services: Services, outcome: Outcome, respond_async: bool) -> JS
         elif error.get("code") == 131047:
             refusal = window_closed(chat["last_incoming_at"])
         else:
-            refusal = ChannelRejected(f"WhatsApp refused the message: {error.get('message') or 'unknown error'}",
-                                      code="channel_rejected", extra={"channelError": error})
+            refusal = channel_rejected(error)
         refusal.extra.update({"messageId": outcome.message_ids[0], "chatId": outcome.chat_id, "messages": shaped})
         raise refusal
     return JSON(body)
