@@ -13,7 +13,7 @@ import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__
 from inboxd.api import contract, errors
 from inboxd.api.deps import BEARER_SCHEME
-from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimitMiddleware, RequestMiddleware
+from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimits, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import chats, files, health, messages, send, templates, uploads, webhooks_whatsapp
 from inboxd.config import Settings, default_policy
@@ -82,13 +82,10 @@ def create_app(
     app.include_router(health.router)
     for router in extra_routers or []:
         app.include_router(router)
-    # Outermost last: request id and access line, then the rate limit, then the body limit.
+    # Outermost last: request id, rate limit and access line, then the body limit.
     app.add_middleware(BodyLimitMiddleware)
-    if settings.rate_limits:
-        app.add_middleware(
-            RateLimitMiddleware, limiter=services.limiter, tokens=services.tokens, default=default_policy(settings)
-        )
-    app.add_middleware(RequestMiddleware, access_log=settings.access_log)
+    limits = RateLimits(services.limiter, services.tokens, default_policy(settings)) if settings.rate_limits else None
+    app.add_middleware(RequestMiddleware, access_log=settings.access_log, limits=limits)
     # What every operation answers (api/contract.py): the common errors, headers, components, links.
     limited = (lambda path: not path.startswith(UNLIMITED_PREFIXES)) if settings.rate_limits else None
     contract.install(app, rate_limited_path=limited)

@@ -3,8 +3,10 @@
 decrement, and the database sees one short transaction per `Policy.lease_units` requests.
 
 Units leased and not spent within `LEASE_SECONDS` lapse (the client went to another process, or
-stopped): with N processes a principal gets at most its burst plus N leases at once, never more
-than the bucket's rate over time. A principal whose shared bucket was empty is refused here,
+stopped): with N processes a principal gets at most its burst plus about N leases at once, never
+more than the bucket's rate over time. A busy principal's next lease is taken in the background
+when a quarter of the units are left or the lease is about to lapse, so its requests do not wait
+for the database (on SQLite, behind the single writer). A principal whose shared bucket was empty is refused here,
 without the database, until the bucket holds a unit again, so a flood of refused requests costs
 no writes. Concurrent requests of one principal share one lease transaction.
 """
@@ -25,6 +27,7 @@ from inboxd.store.db import Database
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 1.0
+PREFETCH_SECONDS = 0.25  # the next lease is taken this long before the current one lapses
 MAX_BUDGETS = 10_000  # principals remembered before the lapsed ones are forgotten
 
 
@@ -51,6 +54,7 @@ class RateLimiter:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._budgets: dict[str, Budget] = {}
+        self._tasks: set[asyncio.Task[bool]] = set()
 
     async def take(self, principal: str, policy: Policy) -> tuple[bool, Budget]:
         """One unit for a request of `principal`: whether it may go on, and its budget."""
@@ -62,6 +66,9 @@ class RateLimiter:
         while True:
             if budget.units > 0 and now < budget.expires:
                 budget.units -= 1
+                if budget.pending is None and (now > budget.expires - PREFETCH_SECONDS
+                                               or budget.units * 4 < budget.policy.lease_units):
+                    self._prefetch(principal, budget)
                 return True, budget
             if now < budget.empty_until:
                 return False, budget
@@ -71,8 +78,18 @@ class RateLimiter:
                 return True, budget  # the database failed: let the request go (see _lease)
             now = time.monotonic()
 
-    async def _lease(self, principal: str, budget: Budget) -> bool:
+    def _prefetch(self, principal: str, budget: Budget) -> None:
+        """The next lease, taken in the background while this one still has units (or time), so
+        a busy principal's requests never wait for the database."""
         budget.pending = asyncio.get_running_loop().create_future()
+        task = asyncio.get_running_loop().create_task(self._lease(principal, budget, keep=True))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lease(self, principal: str, budget: Budget, *, keep: bool = False) -> bool:
+        """Lease units from the shared bucket (`keep`: a prefetch, added to the units left)."""
+        if budget.pending is None:
+            budget.pending = asyncio.get_running_loop().create_future()
         try:
             async with self.db.write() as conn:
                 granted, level = await buckets.take(conn, principal, budget.policy, budget.policy.lease_units, now_ms())
@@ -86,7 +103,8 @@ class RateLimiter:
             pending, budget.pending = budget.pending, None
             pending.set_result(None)
         now = time.monotonic()
-        budget.units, budget.shared_level, budget.leased_at = granted, level, now
+        left = budget.units if keep and now < budget.expires else 0
+        budget.units, budget.shared_level, budget.leased_at = left + granted, level, now
         budget.expires = now + LEASE_SECONDS
         budget.empty_until = now + budget.policy.seconds_until(level) if granted == 0 else 0.0
         return True

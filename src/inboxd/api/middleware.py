@@ -1,5 +1,5 @@
-"""ASGI middleware, outermost first: `RequestMiddleware` (request id, access line, metrics,
-the last resort for an unexpected error), `RateLimitMiddleware` (429 before any work) and
+"""ASGI middleware, outermost first: `RequestMiddleware` (request id, the rate limit — 429
+before any work —, access line, metrics, the last resort for an unexpected error) and
 `BodyLimitMiddleware` (413 before the body is read into memory). Plain ASGI, not
 BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
 
@@ -33,22 +33,13 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._~:+/=-]{1,128}")
 UNLIMITED_PREFIXES = ("/webhooks/", "/healthz", "/simulator")
 
 
-async def send_error(send: Any, error: ApiError, extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_error(send: Any, error: ApiError) -> None:
     """An error answered by a middleware, in the same body as the error mapper's."""
     body = orjson.dumps(error_body(error))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers + (extra_headers or [])})
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
-    async def sending(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *extra]
-        await send(message)
-
-    return sending
 
 
 class RequestMiddleware:
@@ -56,9 +47,10 @@ class RequestMiddleware:
     request's log lines and error bodies carry too; one access line and the metrics per request.
     An exception nothing else handled becomes a JSON 500 here, and the connection stays usable."""
 
-    def __init__(self, app: Any, *, access_log: bool = True) -> None:
+    def __init__(self, app: Any, *, access_log: bool = True, limits: RateLimits | None = None) -> None:
         self.app = app
         self.access_log = access_log
+        self.limits = limits
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -72,7 +64,7 @@ class RequestMiddleware:
                 break
         request_id = request_id or new_id()
         context = REQUEST_ID.set(request_id)
-        header = (REQUEST_ID_HEADER, request_id.encode())
+        extra = [(REQUEST_ID_HEADER, request_id.encode())]
         start = time.perf_counter()
         status = 0
 
@@ -80,11 +72,18 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
-            await self.app(scope, receive, sending)
+            refusal = None
+            if self.limits is not None and not scope["path"].startswith(UNLIMITED_PREFIXES):
+                limit_headers, refusal = await self.limits.check(scope)
+                extra += limit_headers
+            if refusal is not None:
+                await send_error(sending, refusal)
+            else:
+                await self.app(scope, receive, sending)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], _route(scope))
             if status:  # the answer has begun: nothing valid can follow (the server closes the connection)
@@ -122,37 +121,37 @@ def _route(scope: dict[str, Any]) -> str:
     return template
 
 
-class RateLimitMiddleware:
-    """The limit of the caller (`auth.principal`): 429 `rate_limited` with `Retry-After` past it,
-    and the draft's `RateLimit-Policy` / `RateLimit` headers on every limited answer."""
+class RateLimits:
+    """The limit of the caller (`auth.principal`), checked by `RequestMiddleware` (one layer, not
+    two, on the hot path): 429 `rate_limited` with `Retry-After` past it, and the draft's
+    `RateLimit-Policy` / `RateLimit` headers on every limited answer."""
 
-    def __init__(self, app: Any, *, limiter: RateLimiter, tokens: TokenCache, default: Policy) -> None:
-        self.app = app
+    def __init__(self, limiter: RateLimiter, tokens: TokenCache, default: Policy) -> None:
         self.limiter = limiter
         self.tokens = tokens
         self.default = default
+        self._policy_headers: dict[tuple[str, Policy], tuple[bytes, bytes]] = {}
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_PREFIXES):
-            await self.app(scope, receive, send)
-            return
+    async def check(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], RateLimited | None]:
+        """The headers for the answer, and the refusal when the caller is past its limit."""
         kind, key, policy = await principal(scope, self.tokens, self.default)
         allowed, budget = await self.limiter.take(f"{kind}:{key}", policy)
         now = time.monotonic()
-        headers = [
-            (b"ratelimit-policy", policy_header(kind, policy).encode()),
-            (b"ratelimit", state_header(kind, policy, budget.level(now)).encode()),
-        ]
-        if not allowed:
-            wait = budget.retry_after(now)
-            error = RateLimited(
-                f"Too many requests for this {kind}: at most {policy.burst} at once and {policy.rate:g} a second. "
-                f"Try again in {wait} s.",
-                headers={"Retry-After": str(wait)},
-            )
-            await send_error(send, error, headers)
-            return
-        await self.app(scope, receive, _with_headers(send, headers))
+        stated = self._policy_headers.get((kind, policy))
+        if stated is None:  # the same few policies over and over
+            if len(self._policy_headers) > 10_000:
+                self._policy_headers.clear()
+            stated = self._policy_headers[(kind, policy)] = (b"ratelimit-policy", policy_header(kind, policy).encode())
+        headers = [stated, (b"ratelimit", state_header(kind, policy, budget.level(now)).encode())]
+        if allowed:
+            return headers, None
+        wait = budget.retry_after(now)
+        return headers, RateLimited(
+            f"Too many requests for this {kind}: at most {policy.burst} at once and {policy.rate:g} a second. "
+            f"Try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+
 
 MiB = 1024 * 1024
 
