@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -17,7 +18,7 @@ from inboxd import metrics
 from inboxd.api.auth import TokenCache, principal
 from inboxd.api.errors import error_body, internal_error
 from inboxd.api.limiter import RateLimiter
-from inboxd.domain.errors import ApiError, PayloadTooLarge, RateLimited
+from inboxd.domain.errors import ApiError, InvalidRequest, PayloadTooLarge, RateLimited, problem
 from inboxd.domain.ids import new_id
 from inboxd.domain.rate_limits import Policy, policy_header, state_header
 from inboxd.logs import REQUEST_ID
@@ -175,13 +176,40 @@ def body_limit(path: str) -> int:
     return next(limit for prefix, limit in BODY_LIMITS if path.startswith(prefix))
 
 
+def repeated_query_parameters(scope: dict[str, Any]) -> InvalidRequest | None:
+    """A query parameter given more than once where the API takes one value (found by fuzzing:
+    `channel[accountId]=a&channel[accountId]=b` searched for the last one, silently). Texter's
+    list parameters are the ones named `…[]` (`labels[]`, `statuses[]`)."""
+    if not scope["query_string"] or not scope["path"].startswith("/server/"):
+        return None
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name in seen and not name.endswith("[]") and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if not repeated:
+        return None
+    return InvalidRequest(
+        f"The query gives {', '.join(repeated)} more than once; it takes one value.",
+        details=[problem(f"query.{name}", "given more than once") for name in repeated],
+    )
+
+
 class BodyLimitMiddleware:
+    """The request's shape before the app reads it: one value per singular query parameter (400),
+    the body's size (413, before it is read into memory)."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        repeated = repeated_query_parameters(scope)
+        if repeated is not None:
+            await send_error(send, repeated)
             return
         limit = body_limit(scope["path"])
         for name, value in scope.get("headers", ()):
