@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=120, help="schemathesis' time budget (default 120)")
     parser.add_argument("--work", type=Path, help="directory for the data, logs and report (default: a temporary one)")
-    parser.add_argument("--seed", type=int, help="a fixed seed, to replay a run")
+    parser.add_argument("--seed", type=int, help="a fixed seed (make test's), or one a failed run printed")
     args = parser.parse_args(argv)
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
