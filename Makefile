@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench install clean
+.PHONY: run test fuzz bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The schemathesis run of `make test` (tests/contract/test_fuzz.py), for longer and with a new
+# seed each time: before a release. A failure prints its seed (FUZZ_SEED=<seed> replays it).
+FUZZ_SECONDS ?= 900
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$${FUZZ_SEED:-random} $(BIN)/python -m pytest tests/contract/test_fuzz.py -q $(PYTEST_ARGS)
 
 # Benchmarks (docs/benchmarks.md): needs wrk (Debian: apt-get install wrk) and PostgreSQL on
 # 127.0.0.1:5432 for scenario 5 (INBOXD_BENCH_PG_URL). BENCH_ARGS=--quick for a smoke run.

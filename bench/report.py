@@ -81,6 +81,15 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
              f"{_fmt(m.get('peak_rss_mb'), ' MB')}", "", "≤ 250 MB", ""),
             ("", "stored / answered", f"{_fmt(i['stored_messages'])} / {_fmt(i['requests'])}", "", "", "equal", ""),
         ]
+        limiter = s1.get("limiter")
+        if limiter:
+            on, off = limiter["median_rps"]["on"], limiter["median_rps"]["off"]
+            cpu = limiter.get("server_cpu_ms_per_request") or {}
+            out.append(("", "rate limiter's cost: requests/s (median of paired ratios, ABBA rounds); server CPU/request",
+                        f"{_fmt(on)} with / {_fmt(off)} without; {cpu.get('on')} / {cpu.get('off')} ms", "", "",
+                        "≤ 5 %", f"{limiter['cost_pct']} %; CPU {limiter.get('cpu_cost_pct')} %"))
+            targets.append(("Scenario 1: the rate limiter costs ≤ 5 %", limiter["cost_pct"] is not None
+                            and limiter["cost_pct"] <= 5))
         targets += [
             ("Scenario 1: ≥ 4,000 requests/s", i["rps"] >= 4000),
             ("Scenario 1: p99 ≤ 50 ms", i["p99_ms"] <= 50),

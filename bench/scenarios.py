@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import secrets
 import statistics
@@ -173,12 +174,57 @@ def send_async(
         }
         log(f"{name}: {merged['rps']:.0f} req/s p50 {merged['p50_ms']} ms p99 {merged['p99_ms']} ms "
             f"(stored {stored} of {merged['requests']})")
+        if db_kind == "sqlite" and api_processes == 1:
+            result["limiter"] = _limiter_cost(cfg, spec, work, token, chats_file, seconds)
         if "fastapi" in baselines:
             result["fastapi"] = _baseline_fastapi(cfg, work, chats_file, token, seconds)
         if "mockpost" in baselines:
             result["mockpost"] = _baseline_mockpost(cfg, work, seconds)
     save_result(name, result)
     return result
+
+
+def _limiter_cost(cfg: Config, spec: DbSpec, work: Path, token: str, chats_file: Path, seconds: float,
+                  pairs: int = 4) -> dict[str, Any]:
+    """Scenario 1's load on a fresh `inboxd serve` with the rate limiter (the default; the bench
+    token's own limit, 5,000/s, is never reached, so every request pays the limiter and none is
+    refused) and without it (`INBOXD_RATE_LIMITS=false`). On a shared machine the load of other
+    processes drifts by more than the limiter costs, so the arms alternate in pairs, in ABBA order
+    (on off, off on, …: a steady drift cancels), and the cost is the median of the pairs' ratios."""
+    rounds: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    order = [arm for i in range(pairs) for arm in (("on", "off") if i % 2 == 0 else ("off", "on"))]
+    for arm in order:
+        port = free_port()
+        env = {"INBOXD_WORKERS": "0", **({} if arm == "on" else {"INBOXD_RATE_LIMITS": "false"})}
+        proc = start_inboxd(f"inboxd-limiter-{arm}-{len(rounds[arm])}", spec, work, port, env)
+        url = f"http://127.0.0.1:{port}"
+        if cfg.warm():
+            wrk(url, LUA / "send.lua", connections=64, threads=64, duration=cfg.warm(), args=[token, str(chats_file), "async"])
+        cpu_before = _cpu_seconds(proc.pid)
+        res = wrk(url, LUA / "send.lua", connections=64, threads=64, duration=seconds, args=[token, str(chats_file), "async"])
+        cpu = _cpu_seconds(proc.pid) - cpu_before
+        proc.stop()
+        rounds[arm].append({**res.as_dict(), "server_cpu_ms_per_request": round(cpu * 1000 / max(res.requests, 1), 4)})
+        log(f"limiter {arm}: {res.rps:.0f} req/s p99 {res.p99_ms:.1f} ms, server CPU "
+            f"{rounds[arm][-1]['server_cpu_ms_per_request']} ms/request, errors {res.errors}")
+    ratios = [on["rps"] / off["rps"] for on, off in zip(rounds["on"], rounds["off"], strict=True) if off["rps"]]
+    cost = (1 - statistics.median(ratios)) * 100 if ratios else None
+    medians = {arm: statistics.median(r["rps"] for r in runs) for arm, runs in rounds.items()}
+    # CPU time per request of the server process moves far less with the other processes' load.
+    cpu = {arm: statistics.median(r["server_cpu_ms_per_request"] for r in runs) for arm, runs in rounds.items()}
+    cpu_cost = (cpu["on"] / cpu["off"] - 1) * 100 if cpu["off"] else None
+    log(f"rate limiter: {medians['on']:.0f} req/s with, {medians['off']:.0f} without (medians); "
+        f"cost {cost:.1f} % (median of {len(ratios)} paired ratios); server CPU per request "
+        f"{cpu['on']} ms with, {cpu['off']} ms without: {cpu_cost:+.1f} %")
+    return {"order": order, "rounds": rounds, "median_rps": medians, "pair_ratios": [round(r, 3) for r in ratios],
+            "cost_pct": None if cost is None else round(cost, 1), "server_cpu_ms_per_request": cpu,
+            "cpu_cost_pct": None if cpu_cost is None else round(cpu_cost, 1)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _baseline_fastapi(cfg: Config, work: Path, chats_file: Path, token: str, seconds: float) -> dict[str, Any]:

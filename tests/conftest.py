@@ -144,6 +144,10 @@ def settings(tmp_path: Path, db_target: DbTarget, files_env: dict[str, str]) -> 
         workers=1,
         send_wait_seconds=5,
         **store,
+        # Tests walk every operation from one address and token; the limits have their own tests
+        # (tests/api/test_rate_limits.py), with their own numbers.
+        rate_limit_per_second=1000,
+        rate_limit_burst=5000,
     )
 
 

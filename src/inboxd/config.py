@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inboxd.domain.rate_limits import Policy
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INBOXD_", extra="ignore")
@@ -212,6 +214,26 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    # --- API contract: log format, access log, rate limits (docs/api-contract.md) ---
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text` lines, or `json`: one object a line (time, level, logger, message, request_id; "
+        "access lines add method, route, status, duration_ms).",
+    )
+    access_log: bool = Field(
+        default=True, description="One log line per HTTP request (route template, status, duration; never the query)."
+    )
+    rate_limits: bool = Field(
+        default=True,
+        description="Limit requests per API token (and per client address without one): a token bucket shared by "
+        "all processes through the database. `false` turns the limiter off.",
+    )
+    rate_limit_per_second: float = Field(
+        default=50.0, gt=0, description="Default sustained rate of a token (or client address), requests/s."
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, description="Default burst of a token (or client address): the bucket's size, requests."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -222,6 +244,11 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_files_dir(self) -> Path:
         return self.files_dir or (self.data_dir / "files")
+
+
+def default_policy(settings: Settings) -> Policy:
+    """The rate limit of a token without its own, and of a client address."""
+    return Policy(settings.rate_limit_per_second, settings.rate_limit_burst)
 
 
 def load_settings(**overrides: object) -> Settings:

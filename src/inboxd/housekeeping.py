@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from inboxd.delivery.accept import IDEMPOTENCY_WINDOW_MS
 from inboxd.domain.clock import now_ms
 from inboxd.live import store as live_store
-from inboxd.store import retention
+from inboxd.store import rate_limits, retention
 from inboxd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ async def purge_once(db: Database, *, webhook_retention_days: float, live_retent
         counts["unmatched_statuses"] = await retention.purge_unmatched_statuses(
             conn, received_before=now - UNMATCHED_STATUS_KEEP_MS
         )
+        # A bucket idle that long is full again; a missing one counts as full.
+        counts["rate_limit_buckets"] = await rate_limits.purge_idle(conn, updated_before=now - DAY_MS)
     return counts
 
 

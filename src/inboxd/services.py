@@ -11,6 +11,7 @@ import httpx
 
 from inboxd import housekeeping
 from inboxd.api.auth import TokenCache
+from inboxd.api.limiter import RateLimiter
 from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
 from inboxd.channels.whatsapp.webhook_secrets import WebhookSecrets
 from inboxd.chats import sweep as assignment_sweep
@@ -46,6 +47,8 @@ class Services:
     inbound: InboundProcessor
     webhook_secrets: WebhookSecrets
     waiters: DeliveryWaiters
+    # Rate limits per principal (api/limiter.py), shared with other processes through the database.
+    limiter: RateLimiter
     # Published inside the transactions that change messages and chats.
     events: DomainEvents = field(default_factory=DomainEvents)
     delivery: list[DeliveryWorker] = field(default_factory=list)
@@ -69,7 +72,7 @@ class Services:
         inbound = InboundProcessor(db, graph, files, events, retry_max_seconds=settings.inbound_retry_max_seconds)
         services = cls(
             settings=settings, db=db, files=files, http=http, graph=graph, tokens=TokenCache(db), inbound=inbound,
-            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), events=events,
+            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), limiter=RateLimiter(db), events=events,
         )
         inbound.on_statuses = services.wake_delivery
         services.event_delivery = EventService(settings, db)

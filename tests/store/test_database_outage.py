@@ -71,7 +71,8 @@ async def recovered(rig: WhatsAppRig, within: float = 10.0) -> None:
 def assert_database_unavailable(r: httpx.Response) -> None:
     assert r.status_code == 503, r.text
     assert r.json() == {
-        "success": False, "error": r.json()["error"], "code": "database_unavailable", "details": []
+        "success": False, "error": r.json()["error"], "code": "database_unavailable", "details": [],
+        "requestId": r.headers["x-request-id"],
     }
     assert r.headers["retry-after"] == "5"
 

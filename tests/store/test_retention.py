@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from inboxd import housekeeping
 from inboxd.domain.clock import now_ms
 from inboxd.store.db import Database
-from inboxd.store.tables import idempotency_keys, live_events, unmatched_statuses, webhook_events
+from inboxd.store.tables import idempotency_keys, live_events, rate_limit_buckets, unmatched_statuses, webhook_events
 
 DAY = 24 * 3600 * 1000
 
@@ -36,10 +36,16 @@ async def test_purge(db: Database) -> None:
             {"id": i, "type": "chat.updated", "data": "{}", "created_at": at}
             for i, at in enumerate([now - 2 * DAY, now - 25 * 3600 * 1000, now - 1000, now], start=1)
         ])
+        await conn.execute(rate_limit_buckets.insert(), [
+            {"principal": "token:idle", "level": 0.0, "updated_at": now - 2 * DAY},
+            {"principal": "token:busy", "level": 0.0, "updated_at": now - 1000},
+        ])
     counts = await housekeeping.purge_once(db, webhook_retention_days=7, live_retention_hours=24)
-    assert counts == {"webhook_events": 1, "idempotency_keys": 1, "unmatched_statuses": 1, "live_events": 2}
+    assert counts == {"webhook_events": 1, "idempotency_keys": 1, "unmatched_statuses": 1, "live_events": 2,
+                      "rate_limit_buckets": 1}
     async with db.read() as conn:
         assert sorted((await conn.execute(sa.select(webhook_events.c.id))).scalars()) == ["b" * 24, "c" * 24]
         assert list((await conn.execute(sa.select(idempotency_keys.c.key))).scalars()) == ["new"]
         assert list((await conn.execute(sa.select(unmatched_statuses.c.external_id))).scalars()) == ["new"]
         assert list((await conn.execute(sa.select(live_events.c.id).order_by(live_events.c.id))).scalars()) == [3, 4]
+        assert list((await conn.execute(sa.select(rate_limit_buckets.c.principal))).scalars()) == ["token:busy"]

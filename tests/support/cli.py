@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -58,3 +60,44 @@ def stop_processes(procs: list[subprocess.Popen[bytes]], timeout: float = 20) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@contextmanager
+def serve_process(env: dict[str, str], *, log: Path | None = None, deadline: float = 60) -> Iterator[str]:
+    """`inboxd serve` in a subprocess on a free port (its output in `log`); yields its URL, and
+    stops it (SIGTERM, then a clean shutdown) at the end."""
+    with inboxd_process(["serve"], "/healthz", env, log=log, deadline=deadline) as url:
+        yield url
+
+
+@contextmanager
+def inboxd_process(
+    args: list[str], ready_path: str, env: dict[str, str], *, log: Path | None = None, deadline: float = 60
+) -> Iterator[str]:
+    """`inboxd <args> --port <free port>` in a subprocess, once `ready_path` answers; yields its URL."""
+    port = free_port()
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([*INBOXD, *args, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        until = time.monotonic() + deadline
+        while True:
+            try:
+                httpx.get(f"{url}{ready_path}", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None:
+                    raise AssertionError(f"inboxd {args[0]} exited {proc.returncode}: {log.read_text() if log else ''}") from None
+                if time.monotonic() > until:
+                    raise AssertionError(f"inboxd {args[0]} did not come up") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if log:
+            out.close()  # type: ignore[union-attr]

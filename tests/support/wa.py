@@ -98,7 +98,8 @@ async def whatsapp_rig(server: LiveServer, db: Database, sim: Simulator | None =
                 mps=1000,
                 waba_id=sim.config.waba_id,
             )
-            secret, _ = await tokens_store.create_token(conn, "rig", list(Scope))
+            # The rig's tests send in bulk (1,000 messages at once); rate limits have tests of their own.
+            secret, _ = await tokens_store.create_token(conn, "rig", list(Scope), rate_per_second=10_000)
         async with (
             httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {secret}"}, timeout=30) as client,
             httpx.AsyncClient(base_url=sim_url, timeout=30) as control,

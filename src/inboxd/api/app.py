@@ -8,15 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 
 import inboxd.api.routes.channel_health as channel_health_routes
 import inboxd.api.routes.quick_replies as quick_reply_routes
 import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__
-from inboxd.api import errors
+from inboxd.api import contract, errors
 from inboxd.api.deps import BEARER_SCHEME
-from inboxd.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimits, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import agents as agent_routes
 from inboxd.api.routes import (
@@ -33,7 +32,7 @@ from inboxd.api.routes import (
 )
 from inboxd.api.routes import labels as label_routes
 from inboxd.api.routes import unread as unread_routes
-from inboxd.config import Settings
+from inboxd.config import Settings, default_policy
 from inboxd.services import Services
 
 log = logging.getLogger(__name__)
@@ -107,20 +106,27 @@ def create_app(
     app.include_router(health.router)
     for router in extra_routers or []:
         app.include_router(router)
+    # Outermost last: request id, rate limit and access line, then the body limit.
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(MetricsMiddleware)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    limits = RateLimits(services.limiter, services.tokens, default_policy(settings)) if settings.rate_limits else None
+    app.add_middleware(RequestMiddleware, access_log=settings.access_log, limits=limits)
+    # What every operation answers (api/contract.py): the common errors, headers, components, links.
+    limited = (lambda path: not path.startswith(UNLIMITED_PREFIXES)) if settings.rate_limits else None
+    contract.install(app, rate_limited_path=limited)
+    _add_bearer_scheme(app)
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "An API token from `inboxd tokens create`.",
-    }
-    app.openapi_schema = schema
-    return schema
+def _add_bearer_scheme(app: FastAPI) -> None:
+    finished = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = finished()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from `inboxd tokens create`.",
+        }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

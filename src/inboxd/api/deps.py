@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from inboxd.api.auth import authenticate, bearer_secret
 from inboxd.domain.errors import Forbidden, Unauthorized
 from inboxd.domain.scopes import Scope, missing_scopes
 from inboxd.services import Services
@@ -26,21 +27,15 @@ def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized()
-    return token.strip()
-
-
 def require(*scopes: Scope, openapi_extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Route keyword arguments that make the route demand a valid token holding `scopes`
     (`openapi_extra`, if the route has its own, is merged in)."""
 
     async def check(request: Request) -> TokenRecord:
-        record = await request.app.state.services.tokens.lookup(_bearer(request))
+        record = await authenticate(request.scope, request.app.state.services.tokens)
         if record is None:
+            if bearer_secret(request.scope) is None:
+                raise Unauthorized()
             raise Unauthorized("The API token is invalid or has been revoked.")
         missing = missing_scopes(record.scopes, scopes)
         if missing:

@@ -1,4 +1,9 @@
-"""The one error mapper: every failure leaves as the JSON body of DESIGN.md §2."""
+"""The one error mapper: every failure leaves as the JSON body of DESIGN.md §2, with the
+request's id (`requestId`, additive) so a user can report one failure.
+
+An unexpected exception is not handled here but by `api.middleware.RequestMiddleware`, inside
+Starlette's ServerErrorMiddleware: that one re-raises after answering, and uvicorn then closes the
+keep-alive connection, failing the client's next request too."""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import ApiError, database_unavailable, json_path
+from inboxd.logs import REQUEST_ID
 from inboxd.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -23,8 +30,18 @@ _HTTP_CODES = {
 }
 
 
+def error_body(error: ApiError) -> dict[str, Any]:
+    return {**error.body(), "requestId": REQUEST_ID.get()}
+
+
 def error_response(error: ApiError) -> JSON:
-    return JSON(error.body(), status_code=error.status, headers=error.headers)
+    return JSON(error_body(error), status_code=error.status, headers=error.headers)
+
+
+def internal_error() -> ApiError:
+    error = ApiError("Internal server error; the details are in the server log.", code="internal_error")
+    error.status = 500
+    return error
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -52,21 +69,38 @@ def install(app: FastAPI) -> None:
         return error_response(ApiError(f"The request is invalid: {summary}{more}.", details=details))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSON:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        error = ApiError(str(exc.detail), code=code, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        error = ApiError(str(exc.detail), code=code, headers=headers)
         error.status = exc.status_code
         return error_response(error)
 
     @app.exception_handler(DatabaseUnavailable)
     async def _database_down(request: Request, exc: DatabaseUnavailable) -> JSON:
         # A send, a webhook from Meta (which then retries it), any read: 503, never a 500.
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        # the route's template, not the path: a public file link carries its token in the path
+        route = getattr(request.scope.get("route"), "path", "?")
+        log.warning("database unavailable on %s %s: %s", request.method, route, exc)
         return error_response(database_unavailable())
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSON:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        error = ApiError("Internal server error; the details are in the server log.", code="internal_error")
-        error.status = 500
-        return error_response(error)
+
+def allowed_methods(request: Request) -> str | None:
+    """The methods the document gives this path (found by fuzzing: Starlette's 405 named only the
+    first route's, e.g. `Allow: PATCH` where the template also takes DELETE). As in OpenAPI, a
+    concrete path is matched before a templated one (`/scenarios/manage/import` is not one of
+    `/scenarios/manage/{scenarioId}`)."""
+    app = request.app
+    table = getattr(app.state, "allow_table", None)
+    if table is None:
+        paths = app.openapi().get("paths", {})
+        table = app.state.allow_table = [
+            (compile_path(path)[0], path.count("{"), {m.upper() for m in item}) for path, item in paths.items()
+        ]
+    matching = [(params, methods) for pattern, params, methods in table if pattern.match(request.url.path)]
+    if not matching:
+        return None
+    fewest = min(params for params, _ in matching)
+    return ", ".join(sorted({m for params, methods in matching if params == fewest for m in methods}))

@@ -1,16 +1,158 @@
-"""ASGI middleware: request-body size limits (413 before the body is read into memory) and
-request metrics. Plain ASGI, not BaseHTTPMiddleware, to stay off the hot path."""
+"""ASGI middleware, outermost first: `RequestMiddleware` (request id, the rate limit — 429
+before any work —, access line, metrics, the last resort for an unexpected error) and
+`BodyLimitMiddleware` (413 before the body is read into memory). Plain ASGI, not
+BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.exceptions import HTTPException
 
 from inboxd import metrics
-from inboxd.domain.errors import PayloadTooLarge
+from inboxd.api.auth import TokenCache, principal
+from inboxd.api.errors import error_body, internal_error
+from inboxd.api.limiter import RateLimiter
+from inboxd.domain.errors import ApiError, InvalidRequest, PayloadTooLarge, RateLimited, problem
+from inboxd.domain.ids import new_id
+from inboxd.domain.rate_limits import Policy, policy_header, state_header
+from inboxd.logs import REQUEST_ID
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("inboxd.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+# A client's own request id is kept when it is 1-128 of these characters; otherwise ours replaces it.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._~:+/=-]{1,128}")
+# Never rate-limited: Meta's webhooks (Meta retries, and a refused webhook is a delayed message),
+# the health check, and the simulator (a test double that inboxd's own workers call).
+UNLIMITED_PREFIXES = ("/webhooks/", "/healthz", "/simulator")
+
+
+async def send_error(send: Any, error: ApiError) -> None:
+    """An error answered by a middleware, in the same body as the error mapper's."""
+    body = orjson.dumps(error_body(error))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestMiddleware:
+    """Every answer carries `X-Request-Id` (the client's, when valid, else a new id), which the
+    request's log lines and error bodies carry too; one access line and the metrics per request.
+    An exception nothing else handled becomes a JSON 500 here, and the connection stays usable."""
+
+    def __init__(self, app: Any, *, access_log: bool = True, limits: RateLimits | None = None) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.limits = limits
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                given = value.decode("latin-1")
+                request_id = given if REQUEST_ID_PATTERN.fullmatch(given) else None
+                break
+        request_id = request_id or new_id()
+        context = REQUEST_ID.set(request_id)
+        extra = [(REQUEST_ID_HEADER, request_id.encode())]
+        start = time.perf_counter()
+        status = 0
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        try:
+            refusal = None
+            if self.limits is not None and not scope["path"].startswith(UNLIMITED_PREFIXES):
+                limit_headers, refusal = await self.limits.check(scope)
+                extra += limit_headers
+            if refusal is not None:
+                await send_error(sending, refusal)
+            else:
+                await self.app(scope, receive, sending)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], _route(scope))
+            if status:  # the answer has begun: nothing valid can follow (the server closes the connection)
+                raise
+            status = 500
+            await send_error(sending, internal_error())
+        finally:
+            route = _route(scope)
+            elapsed = time.perf_counter() - start
+            metrics.http_requests.labels(scope["method"], route, str(status)).inc()
+            metrics.http_latency.labels(route).observe(elapsed)
+            if self.access_log and access_log.isEnabledFor(logging.INFO):
+                duration_ms = round(elapsed * 1000, 2)
+                access_log.info(
+                    "%s %s %s %.2f ms", scope["method"], route, status, duration_ms,
+                    extra={"method": scope["method"], "route": route, "status": status, "duration_ms": duration_ms},
+                )
+            REQUEST_ID.reset(context)
+
+
+def _route(scope: dict[str, Any]) -> str:
+    """The matched route's template (`/server/api/v2/messages/send/{chatId}`): never the path's
+    values. FastAPI keeps an included router's prefix apart from its routes' own paths; the
+    prefix is the leading segments of the path that the template does not account for."""
+    template = getattr(scope.get("route"), "path", None)
+    if not template:
+        return "unmatched"
+    path = scope["path"]
+    extra = path.count("/") - template.count("/")
+    if extra > 0:
+        cut = -1
+        for _ in range(extra + 1):
+            cut = path.find("/", cut + 1)
+        template = path[:cut] + template
+    return template
+
+
+class RateLimits:
+    """The limit of the caller (`auth.principal`), checked by `RequestMiddleware` (one layer, not
+    two, on the hot path): 429 `rate_limited` with `Retry-After` past it, and the draft's
+    `RateLimit-Policy` / `RateLimit` headers on every limited answer."""
+
+    def __init__(self, limiter: RateLimiter, tokens: TokenCache, default: Policy) -> None:
+        self.limiter = limiter
+        self.tokens = tokens
+        self.default = default
+        self._policy_headers: dict[tuple[str, Policy], tuple[bytes, bytes]] = {}
+
+    async def check(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], RateLimited | None]:
+        """The headers for the answer, and the refusal when the caller is past its limit."""
+        kind, key, policy = await principal(scope, self.tokens, self.default)
+        allowed, budget = await self.limiter.take(f"{kind}:{key}", policy)
+        now = time.monotonic()
+        stated = self._policy_headers.get((kind, policy))
+        if stated is None:  # the same few policies over and over
+            if len(self._policy_headers) > 10_000:
+                self._policy_headers.clear()
+            stated = self._policy_headers[(kind, policy)] = (b"ratelimit-policy", policy_header(kind, policy).encode())
+        headers = [stated, (b"ratelimit", state_header(kind, policy, budget.level(now)).encode())]
+        if allowed:
+            return headers, None
+        wait = budget.retry_after(now)
+        return headers, RateLimited(
+            f"Too many requests for this {kind}: at most {policy.burst} at once and {policy.rate:g} a second. "
+            f"Try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+
 
 MiB = 1024 * 1024
 
@@ -34,13 +176,40 @@ def body_limit(path: str) -> int:
     return next(limit for prefix, limit in BODY_LIMITS if path.startswith(prefix))
 
 
+def repeated_query_parameters(scope: dict[str, Any]) -> InvalidRequest | None:
+    """A query parameter given more than once where the API takes one value (found by fuzzing:
+    `channel[accountId]=a&channel[accountId]=b` searched for the last one, silently). Texter's
+    list parameters are the ones named `…[]` (`labels[]`, `statuses[]`)."""
+    if not scope["query_string"] or not scope["path"].startswith("/server/"):
+        return None
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name, _ in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if name in seen and not name.endswith("[]") and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if not repeated:
+        return None
+    return InvalidRequest(
+        f"The query gives {', '.join(repeated)} more than once; it takes one value.",
+        details=[problem(f"query.{name}", "given more than once") for name in repeated],
+    )
+
+
 class BodyLimitMiddleware:
+    """The request's shape before the app reads it: one value per singular query parameter (400),
+    the body's size (413, before it is read into memory)."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        repeated = repeated_query_parameters(scope)
+        if repeated is not None:
+            await send_error(send, repeated)
             return
         limit = body_limit(scope["path"])
         for name, value in scope.get("headers", ()):
@@ -50,7 +219,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > limit:
-                    await self._reject(send, limit)
+                    await send_error(send, _too_large(limit))
                     return
         received = 0
 
@@ -66,42 +235,3 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
-
-    @staticmethod
-    async def _reject(send: Any, limit: int) -> None:
-        error = _too_large(limit)
-        body = orjson.dumps(error.body())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class MetricsMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def capture(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
-            metrics.http_requests.labels(scope["method"], name, str(status)).inc()
-            metrics.http_latency.labels(name).observe(time.perf_counter() - start)

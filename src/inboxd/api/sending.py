@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from inboxd.api.responses import JSON
-from inboxd.delivery.accept import Accepted
+from inboxd.delivery.accept import Accepted, idempotency_key_reused
 from inboxd.delivery.session import window_closed
 from inboxd.domain import texter
-from inboxd.domain.errors import ChannelRejected, RuleRefused
+from inboxd.domain.errors import ApiError, ChannelRejected, PayloadTooLarge, RuleRefused, UnsupportedMediaType, problem
 from inboxd.domain.status import MessageStatus
 from inboxd.services import Services
 from inboxd.store import messages as messages_store
@@ -81,9 +81,26 @@ def _refusal(rows: Sequence[Any], chat: Any) -> RuleRefused | ChannelRejected | 
     errors = [r["error"] or {} for r in failed]
     if any(e.get("code") == 131047 for e in errors):
         return window_closed(chat["last_incoming_at"])
-    first = errors[0]
+    return channel_rejected(errors[0])
+
+
+def channel_rejected(channel_error: dict[str, Any]) -> ChannelRejected:
+    """WhatsApp refused every message of the request (502, with Graph's error)."""
     return ChannelRejected(
-        f"WhatsApp refused the message: {first.get('message') or 'unknown error'}",
+        f"WhatsApp refused the message: {channel_error.get('message') or 'unknown error'}",
         code="channel_rejected",
-        extra={"channelError": first},
+        extra={"channelError": channel_error},
+    )
+
+
+def sending_errors(media_path: str, media_type: str) -> tuple[ApiError, ...]:
+    """The errors both sending endpoints give, as the document's examples (api/contract.py)."""
+    return (
+        idempotency_key_reused(),
+        PayloadTooLarge(f"The file is larger than WhatsApp's limit for {media_type} media.",
+                        details=[problem(media_path, f"larger than WhatsApp's {media_type} limit")]),
+        UnsupportedMediaType(f"The file is text/html, which WhatsApp does not take as {media_type} media.",
+                             details=[problem(media_path, f"text/html is not a {media_type} type")]),
+        window_closed(1761574714328),
+        channel_rejected({"code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"}),
     )

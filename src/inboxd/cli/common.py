@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from inboxd import logs
 from inboxd.config import Settings
 from inboxd.domain.errors import ApiError
 from inboxd.store.db import Database
@@ -23,8 +23,9 @@ def settings() -> Settings:
     return Settings()
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def setup_logging(level: str, fmt: str | None = None) -> None:
+    """Text or JSON lines (`INBOXD_LOG_FORMAT`), each with the request id of its request."""
+    logs.setup_logging(level, fmt or Settings().log_format)
 
 
 def migrate_configured(cfg: Settings) -> None:

@@ -26,7 +26,7 @@ app.command("backup")(backup)  # the SQLite database, online
 def migrate() -> None:
     """Bring the database to the newest schema."""
     cfg = settings()
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.log_format)
 
     async def work(_db):  # type: ignore[no-untyped-def]
         return None

@@ -27,7 +27,7 @@ class _Server(uvicorn.Server):
 
 def run_server(*, host: str | None, port: int | None) -> None:
     cfg = settings()
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.log_format)
     host = host or cfg.host
     port = port or cfg.port
     migrate_configured(cfg)
@@ -46,7 +46,8 @@ def run_server(*, host: str | None, port: int | None) -> None:
             loop="uvloop",
             http="httptools",
             log_level=cfg.log_level,
-            access_log=False,
+            log_config=None,  # uvicorn's lines go through our handler (format, request ids)
+            access_log=False,  # ours is `inboxd.access` (route templates, never the query)
             # Requests (a sync send waits up to INBOXD_SEND_WAIT_SECONDS) get the same share of
             # the shutdown as the workers; the rest is for giving work back (inboxd.shutdown).
             timeout_graceful_shutdown=max(1, int(cfg.shutdown_seconds * FINISH_SHARE)),

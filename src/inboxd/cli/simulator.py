@@ -111,6 +111,7 @@ def run_simulator(
         loop="uvloop",
         http="httptools",
         log_level=log_level,
+        log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
     )

@@ -7,8 +7,10 @@ from typing import Annotated
 import orjson
 import typer
 
-from inboxd.cli.common import fail, with_db
+from inboxd.cli.common import fail, settings, with_db
+from inboxd.config import default_policy
 from inboxd.domain.clock import iso_from_ms
+from inboxd.domain.rate_limits import policy_for
 from inboxd.domain.scopes import ALL_SCOPES, Scope, parse_scope
 from inboxd.store import tokens as tokens_store
 
@@ -23,6 +25,14 @@ def create(
         typer.Option("--scope", help='A scope, by name ("Send session message") or slug (send-session-message). Repeat.'),
     ] = None,
     all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant every scope (Texter's 19 and inboxd's Manage agents).")] = False,
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", min=0.001, help="Its own rate limit, requests/s (default INBOXD_RATE_LIMIT_PER_SECOND)."),
+    ] = None,
+    burst: Annotated[
+        int | None,
+        typer.Option("--burst", min=1, help="Its own burst (default: twice --rate, or INBOXD_RATE_LIMIT_BURST)."),
+    ] = None,
 ) -> None:
     """Create a token and print it (only the token, on one line). It is not shown again."""
     if all_scopes and scope:
@@ -36,7 +46,7 @@ def create(
 
     async def work(db):  # type: ignore[no-untyped-def]
         async with db.write() as conn:
-            return await tokens_store.create_token(conn, name, scopes)
+            return await tokens_store.create_token(conn, name, scopes, rate_per_second=rate, rate_burst=burst)
 
     secret, _record = with_db(work)
     typer.echo(secret)
@@ -59,6 +69,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
             "created": iso_from_ms(r.created_at),
             "lastUsed": iso_from_ms(r.last_used_at),
             "revoked": iso_from_ms(r.revoked_at),
+            "rateLimit": _rate_limit(r),
         }
         for r in records
     ]
@@ -68,13 +79,23 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
     if not rows:
         typer.echo("no tokens")
         return
-    typer.echo(f"{'ID':<24}  {'NAME':<20}  {'CREATED':<24}  {'LAST USED':<24}  {'REVOKED':<24}  SCOPES")
+    typer.echo(f"{'ID':<24}  {'NAME':<20}  {'CREATED':<24}  {'LAST USED':<24}  {'REVOKED':<24}  {'RATE':<14}  SCOPES")
     for row in rows:
         scopes = "all" if len(row["scopes"]) == len(ALL_SCOPES) else ", ".join(row["scopes"])
+        limit = row["rateLimit"]
+        rate = f"{limit['perSecond']:g}/s,{limit['burst']}" if limit else "default"
         typer.echo(
             f"{row['id']:<24}  {row['name'][:20]:<20}  {row['created'] or '-':<24}  {row['lastUsed'] or '-':<24}  "
-            f"{row['revoked'] or '-':<24}  {scopes}"
+            f"{row['revoked'] or '-':<24}  {rate:<14}  {scopes}"
         )
+
+
+def _rate_limit(record: tokens_store.TokenRecord) -> dict[str, float | int] | None:
+    """The token's own limit (`--rate/--burst`), or None when it has the configured default."""
+    if record.rate_per_second is None and record.rate_burst is None:
+        return None
+    policy = policy_for(record.rate_per_second, record.rate_burst, default_policy(settings()))
+    return {"perSecond": policy.rate, "burst": policy.burst}
 
 
 @app.command("revoke")

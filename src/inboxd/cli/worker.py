@@ -16,7 +16,7 @@ log = logging.getLogger("inboxd.worker")
 
 def run_worker(loops: int | None) -> None:
     cfg = settings()
-    setup_logging(cfg.log_level)
+    setup_logging(cfg.log_level, cfg.log_format)
     migrate_configured(cfg)
 
     async def main() -> None:

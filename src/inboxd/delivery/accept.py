@@ -83,11 +83,7 @@ async def _replay(conn: AsyncConnection, chat_id: str, idem: Idempotency, now: i
     if row is None:
         return None
     if row["request_hash"] != idem.request_hash:
-        raise Conflict(
-            "This idempotency key (tmpSendId or Idempotency-Key) was already used on this chat with a "
-            "different request.",
-            code="idempotency_key_reused",
-        )
+        raise idempotency_key_reused()
     return Accepted(list(row["message_ids"]), replay=True)
 
 
@@ -162,6 +158,13 @@ async def _accept_one(
     assert replay is not None
     return replay
 
+
+
+def idempotency_key_reused() -> Conflict:
+    return Conflict(
+        "This idempotency key (tmpSendId or Idempotency-Key) was already used on this chat with a different request.",
+        code="idempotency_key_reused",
+    )
 
 def _message_rows(
     chat_id: str,

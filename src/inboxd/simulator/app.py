@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from inboxd import __version__
-from inboxd.api import errors
+from inboxd.api import contract, errors
+from inboxd.api.middleware import RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.simulator.control_routes import control_router
 from inboxd.simulator.core import Simulator
@@ -31,6 +32,8 @@ def create_simulator_app(sim: Simulator) -> FastAPI:
     )
     app.state.simulator = sim
     errors.install(app)  # control-API errors in inboxd's shape; Graph routes answer Graph's own
+    app.add_middleware(RequestMiddleware, access_log=False)  # request ids; a JSON 500 on a surprise
+    contract.install(app, rate_limited_path=None)  # the control API's answers, documented
     # The control router first: `/simulator/…` must not be taken for `/{version}/{object-id}`.
     app.include_router(control_router(sim))
     app.include_router(graph_router(sim))

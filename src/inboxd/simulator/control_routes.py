@@ -10,7 +10,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from inboxd.api.contract import answers, link, ok
+from inboxd.api.request_body import json_body, model_body, parse_model
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import CONTACT
 from inboxd.domain.errors import InvalidRequest, NotFound, problem
 from inboxd.simulator.core import Simulator
 from inboxd.simulator.faults import Endpoint, Fault, FaultKind
@@ -101,6 +104,14 @@ class TemplateStatusRequest(BaseModel):
     reason: str | None = Field(default=None, description="e.g. INVALID_FORMAT for a rejection.")
 
 
+def unknown_contact(wa_id: str) -> NotFound:
+    return NotFound(f"The simulator has no user {wa_id!r} (nobody wrote or was written to).", code="unknown_contact")
+
+
+def unknown_template(template_id: str) -> NotFound:
+    return NotFound(f"No template with id {template_id!r}.", code="unknown_template")
+
+
 def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
     """`graph_prefix`: where the Graph routes are mounted in the same app (for URLs)."""
     router = APIRouter(prefix="/simulator", tags=[TAG])
@@ -111,18 +122,20 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
     def contact_or_404(wa_id: str) -> Any:
         contact = sim.contacts.get(wa_id.lstrip("+"))
         if contact is None:
-            raise NotFound(f"The simulator has no user {wa_id!r} (nobody wrote or was written to).",
-                           code="unknown_contact")
+            raise unknown_contact(wa_id)
         return contact
 
     @router.get("", summary="Simulator status", description="The number it plays, its limits and delays "
-                "(never its secrets), counters, pending webhooks, active faults.")
+                "(never its secrets), counters, pending webhooks, active faults.", **answers(ok("SimulatorInfo")))
     async def info(request: Request) -> JSON:
         return JSON(sim.info(graph_url(request)))
 
     @router.patch("/config", summary="Change delays and limits",
-                  description="Takes effect at once; the answer is the resulting configuration.")
-    async def patch_config(patch: ConfigPatch) -> JSON:
+                  description="Takes effect at once; the answer is the resulting configuration.",
+                  **answers(ok("SimulatorConfig")),
+                openapi_extra=model_body(ConfigPatch, required=True))
+    async def patch_config(request: Request) -> JSON:
+        patch = parse_model(ConfigPatch, await json_body(request))
         changes = patch.model_dump(exclude_none=True)
         delays = changes.pop("status_delays", None)
         if delays is not None:
@@ -138,8 +151,11 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
                  "(base64 `data` or an existing `media_id`), location, contacts, interactive "
                  "(button_reply / list_reply: the title is taken from the message that offered the id, "
                  "and that message is quoted), button (template quick reply), reaction, or raw (any Meta "
-                 "message object). Answers the new wamid (and media id).")
-    async def inbound(request: Request, body: InboundRequest) -> JSON:
+                 "message object). Answers the new wamid (and media id).",
+                 **answers(ok("SimulatorInbound", links={"Contact": link("One simulated user", wa_id="$request.body#/from")})),
+                openapi_extra=model_body(InboundRequest, required=True))
+    async def inbound(request: Request) -> JSON:
+        body = parse_model(InboundRequest, await json_body(request))
         try:
             result = sim.receive(body, graph_url=graph_url(request))
         except ValueError as exc:
@@ -147,18 +163,20 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
         return JSON({"success": True, **result})
 
     @router.get("/contacts", summary="The simulated users",
-                description="Everyone who wrote or was written to, with their 24-hour window.")
+                description="Everyone who wrote or was written to, with their 24-hour window.",
+                **answers(ok("SimulatorContacts")))
     async def contacts() -> JSON:
         return JSON({"data": [c.view() for c in sim.contacts.by_id.values()]})
 
-    @router.get("/contacts/{wa_id}", summary="One simulated user")
+    @router.get("/contacts/{wa_id}", summary="One simulated user",
+                **answers(ok("SimulatorContact"), unknown_contact(CONTACT)))
     async def contact(wa_id: str) -> JSON:
         return JSON(contact_or_404(wa_id).view())
 
     @router.get("/contacts/{wa_id}/sent", summary="What the business sent this user",
                 description="Every accepted Graph payload to this wa_id, exactly as received, oldest first, "
                 "with its wamid and the status webhooks delivered so far. `after`: only messages after "
-                "this wamid.")
+                "this wamid.", **answers(ok("SimulatorSent")))
     async def sent(wa_id: str, after: str | None = None) -> JSON:
         contact = sim.contacts.get(wa_id.lstrip("+"))
         messages = list(contact.sent) if contact else []
@@ -167,28 +185,38 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
             messages = messages[ids.index(after) + 1 :] if after in ids else messages
         return JSON({"data": [m.view() for m in messages], "total": len(messages)})
 
-    @router.put("/contacts/{wa_id}/window", summary="Open, close or move a user's 24-hour window")
-    async def window(wa_id: str, body: WindowRequest) -> JSON:
+    @router.put("/contacts/{wa_id}/window", summary="Open, close or move a user's 24-hour window",
+                **answers(ok("SimulatorContact")),
+                openapi_extra=model_body(WindowRequest, required=True))
+    async def window(wa_id: str, request: Request) -> JSON:
+        body = parse_model(WindowRequest, await json_body(request))
         contact = sim.contacts.ensure(wa_id.lstrip("+"))
         contact.window_override = body.open
         if body.last_inbound_at is not None:
             contact.last_inbound_at = body.last_inbound_at
         return JSON(contact.view())
 
-    @router.get("/invalid-recipients", summary="Users whose messages fail with 131026")
+    @router.get("/invalid-recipients", summary="Users whose messages fail with 131026",
+                **answers(ok("SimulatorRecipients")))
     async def get_invalid() -> JSON:
         return JSON({"recipients": sorted(sim.invalid_recipients)})
 
     @router.put("/invalid-recipients", summary="Set the users whose messages fail with 131026",
                 description="Sends to them are accepted (200, a wamid) and then get a `failed` status webhook "
-                "with error 131026, as Meta does for a number that is not on WhatsApp.")
-    async def put_invalid(body: RecipientsRequest) -> JSON:
+                "with error 131026, as Meta does for a number that is not on WhatsApp.",
+                **answers(ok("SimulatorRecipients")),
+                openapi_extra=model_body(RecipientsRequest, required=True))
+    async def put_invalid(request: Request) -> JSON:
+        body = parse_model(RecipientsRequest, await json_body(request))
         sim.invalid_recipients = {r.lstrip("+") for r in body.recipients}
         return JSON({"recipients": sorted(sim.invalid_recipients)})
 
     @router.post("/faults", summary="Inject a fault for the next N calls",
-                 description="Globally or for one recipient. Faults apply in the order they were added.")
-    async def add_fault(body: FaultRequest) -> JSON:
+                 description="Globally or for one recipient. Faults apply in the order they were added.",
+                 **answers(ok("SimulatorFault")),
+                openapi_extra=model_body(FaultRequest, required=True))
+    async def add_fault(request: Request) -> JSON:
+        body = parse_model(FaultRequest, await json_body(request))
         if body.kind in ("graph_error", "failed_status") and body.code is None:
             raise InvalidRequest("code is required for this kind", details=[problem("body.code", "is required")])
         fields = body.model_dump()
@@ -197,11 +225,11 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
             fields["recipient"] = fields["recipient"].lstrip("+")
         return JSON(sim.faults.add(Fault(**fields)).view())
 
-    @router.get("/faults", summary="The faults still armed")
+    @router.get("/faults", summary="The faults still armed", **answers(ok("SimulatorFaults")))
     async def list_faults() -> JSON:
         return JSON({"data": [f.view() for f in sim.faults.items]})
 
-    @router.delete("/faults", summary="Disarm every fault")
+    @router.delete("/faults", summary="Disarm every fault", **answers(ok("Success")))
     async def clear_faults() -> JSON:
         sim.faults.clear()
         return JSON({"success": True})
@@ -231,26 +259,29 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
 
     @router.get("/webhooks", summary="Webhook delivery: pending, counters, the last 200 POSTs",
                 description="Each POST with its HTTP status (or transport error), how many updates it carried "
-                "and which attempt it was.")
+                "and which attempt it was.", **answers(ok("SimulatorWebhooks")))
     async def webhooks() -> JSON:
         return JSON(sim.webhooks.stats())
 
-    @router.get("/templates", summary="The WABA's templates, with their status")
+    @router.get("/templates", summary="The WABA's templates, with their status", **answers(ok("SimulatorTemplates")))
     async def templates() -> JSON:
         return JSON({"data": [t.view() for t in sim.templates.by_id.values()]})
 
     @router.post("/templates/{template_id}/status", summary="Set a template's status",
-                 description=f"One of {', '.join(STATUSES)}; posts a `message_template_status_update` webhook.")
-    async def template_status(template_id: str, body: TemplateStatusRequest) -> JSON:
+                 description=f"One of {', '.join(STATUSES)}; posts a `message_template_status_update` webhook.",
+                 **answers(ok("SimulatorTemplate"), unknown_template("1043789012345678")),
+                openapi_extra=model_body(TemplateStatusRequest, required=True))
+    async def template_status(template_id: str, request: Request) -> JSON:
+        body = parse_model(TemplateStatusRequest, await json_body(request))
         template = sim.templates.by_id.get(template_id)
         if template is None:
-            raise NotFound(f"No template with id {template_id!r}.", code="unknown_template")
+            raise unknown_template(template_id)
         sim.set_template_status(template, body.status, body.reason)
         return JSON(template.view())
 
     @router.post("/reset", summary="Forget everything",
                  description="Users, sent messages, media, faults, invalid recipients, pending webhooks; "
-                 "templates back to `hello_world`. The configuration stays.")
+                 "templates back to `hello_world`. The configuration stays.", **answers(ok("Success")))
     async def reset() -> JSON:
         sim.reset()
         return JSON({"success": True})

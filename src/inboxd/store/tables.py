@@ -59,6 +59,9 @@ api_tokens = sa.Table(
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("last_used_at", Ms),
     sa.Column("revoked_at", Ms),
+    # The token's own rate limit (`tokens create --rate/--burst`); null: the configured default.
+    sa.Column("rate_per_second", sa.Float),
+    sa.Column("rate_burst", sa.Integer),
 )
 
 chats = sa.Table(
@@ -575,4 +578,16 @@ chat_labels = sa.Table(
     metadata,
     sa.Column("label_id", sa.String(100), sa.ForeignKey("labels.id"), primary_key=True),
     sa.Column("chat_id", Id, sa.ForeignKey("chats.id"), primary_key=True),
+)
+
+# --- rate limits (0010_rate_limits) -------------------------------------------------------------
+# The shared token bucket of each principal (`token:<id>`, `address:<ip>`, later `session:<id>`);
+# processes take units from it in small leases (api/limiter.py).
+rate_limit_buckets = sa.Table(
+    "rate_limit_buckets",
+    metadata,
+    sa.Column("principal", sa.String(200), primary_key=True),
+    sa.Column("level", sa.Float, nullable=False),  # units left at `updated_at`
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_rate_limit_buckets_updated_at", "updated_at"),
 )

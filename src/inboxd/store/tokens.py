@@ -26,6 +26,8 @@ class TokenRecord:
     created_at: int
     last_used_at: int | None
     revoked_at: int | None
+    rate_per_second: float | None = None  # its own rate limit; None: the configured default
+    rate_burst: int | None = None
 
 
 def hash_token(token: str) -> str:
@@ -40,10 +42,19 @@ def _record(row: sa.Row) -> TokenRecord:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        rate_per_second=row.rate_per_second,
+        rate_burst=row.rate_burst,
     )
 
 
-async def create_token(conn: AsyncConnection, name: str, scopes: list[Scope]) -> tuple[str, TokenRecord]:
+async def create_token(
+    conn: AsyncConnection,
+    name: str,
+    scopes: list[Scope],
+    *,
+    rate_per_second: float | None = None,
+    rate_burst: int | None = None,
+) -> tuple[str, TokenRecord]:
     """Make a token; returns the secret (the only time it exists in clear) and its record."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = {
@@ -52,9 +63,12 @@ async def create_token(conn: AsyncConnection, name: str, scopes: list[Scope]) ->
         "token_hash": hash_token(secret),
         "scopes": sorted({s.value for s in scopes}),
         "created_at": now_ms(),
+        "rate_per_second": rate_per_second,
+        "rate_burst": rate_burst,
     }
     await conn.execute(api_tokens.insert().values(**row))
-    return secret, TokenRecord(row["id"], name, frozenset(row["scopes"]), row["created_at"], None, None)
+    record = TokenRecord(row["id"], name, frozenset(row["scopes"]), row["created_at"], None, None, rate_per_second, rate_burst)
+    return secret, record
 
 
 async def find_token(conn: AsyncConnection, secret: str) -> TokenRecord | None:

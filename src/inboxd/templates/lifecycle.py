@@ -49,18 +49,26 @@ _NAME_ATTEMPTS = 5
 # ----------------------------------------------------------------------------- lookups
 
 
+def account_not_found(account_phone: str) -> NotFound:
+    return NotFound(f"No WhatsApp channel account {account_phone!r}.", code="account_not_found")
+
+
+def template_not_found(name: str, account_phone: str) -> NotFound:
+    return NotFound(f"No template {name!r} on account {account_phone}.", code="template_not_found")
+
+
 async def load_account(conn: AsyncConnection, account_phone: str) -> ChannelAccount:
     digits = account_phone.lstrip("+")
     account = await accounts_store.find_by_account_id(conn, "whatsapp", digits) if digits.isdigit() else None
     if account is None:
-        raise NotFound(f"No WhatsApp channel account {account_phone!r}.", code="account_not_found")
+        raise account_not_found(account_phone)
     return account
 
 
 async def load_template(conn: AsyncConnection, account: ChannelAccount, name: str, *, lock: bool = False) -> sa.RowMapping:
     template = await store.get_template(conn, account.id, name, lock=lock)
     if template is None:
-        raise NotFound(f"No template {name!r} on account {account.account_id}.", code="template_not_found")
+        raise template_not_found(name, account.account_id)
     return template
 
 

@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
-from inboxd.api.query import int_param, text_param
+from inboxd.api.query import MAX_SKIP, int_param, text_param
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import CHAT_ID
 from inboxd.domain import texter
 from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.ids import is_id
@@ -24,7 +26,6 @@ router = APIRouter(tags=["chats"])
 CHANNELS = ("whatsapp", "messenger", "instagram", "website_chat", "email")
 FLAGS = ("1", "true", "0", "false")
 MAX_SEARCH_LABELS = 100  # unique label ids (reference §5.2)
-MAX_SKIP = 1_000_000  # the reference gives none; deep offsets cost a walk of that many rows
 
 
 @router.get(
@@ -34,6 +35,7 @@ MAX_SKIP = 1_000_000  # the reference gives none; deep offsets cost a walk of th
     "inboxd additions `agentUid` and `departmentId` (exact). Every problem of the query is reported together. "
     "docs/api-decisions.md (Chats).",
     **require(Scope.LIST_ALL_CHATS),
+    **answers(ok("ChatSearchPage")),
 )
 async def search_chats(
     services: Annotated[Services, Depends(get_services)],
@@ -99,7 +101,13 @@ async def search_chats(
     return JSON({"data": data, "total": total, "lastEventId": last_event_id})
 
 
-@router.get("/chats/{chatId}", summary="Get Chat by Chat ID", **require(Scope.SEND_SESSION_MESSAGE))
+@router.get(
+    "/chats/{chatId}",
+    summary="Get Chat by Chat ID",
+    **require(Scope.SEND_SESSION_MESSAGE),
+    **answers(ok("ChatPublic", links={"GetMessages": link("Get Messages of a Chat", chatId="$request.path.chatId")}),
+              chat_not_found(CHAT_ID)),
+)
 async def get_chat(chatId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     row = await load_chat(services, chatId)
     return JSON(texter.chat_public(row, row["channel"], row["account_phone"]))

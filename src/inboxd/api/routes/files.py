@@ -6,12 +6,15 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
+from inboxd.api.request_body import json_body, model_body, parse_model
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import FILE_ID
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import NotFound, file_not_found
 from inboxd.domain.ids import is_id
@@ -23,6 +26,10 @@ router = APIRouter(tags=["files"])
 public_router = APIRouter(tags=["files"])
 
 SHARED_PATH = "/server/files/shared"
+
+
+def link_gone() -> NotFound:
+    return NotFound("This link does not exist or has expired.", code="link_not_found")
 
 
 class ShareRequest(BaseModel):
@@ -37,14 +44,20 @@ def public_base(services: Services, request: Request) -> str:
 @router.post(
     "/files/share/{fileId}",
     summary="Generate Public Media URL",
-    **require(Scope.VIEW_ALL_CHATS, Scope.VIEW_ALL_FILES),
+    **require(Scope.VIEW_ALL_CHATS, Scope.VIEW_ALL_FILES, openapi_extra=model_body(ShareRequest, required=False)),
+    **answers(
+        ok("FileShare", links={"ReadTheLink": link("A public file link (no token needed)", "Read the file through its public link", fileId="$request.path.fileId",
+            token="$response.body#/token")}),
+        file_not_found(FILE_ID),
+    ),
 )
 async def share_file(
     fileId: str,  # noqa: N803
     request: Request,
     services: Annotated[Services, Depends(get_services)],
-    body: Annotated[ShareRequest | None, Body()] = None,
 ) -> JSON:
+    raw = await json_body(request, empty=None)
+    body = None if raw is None else parse_model(ShareRequest, raw)
     if not is_id(fileId):
         raise file_not_found(fileId)
     token = secrets.token_hex(50)
@@ -64,11 +77,17 @@ def inline_disposition(filename: str) -> str:
     return f"inline; filename*=utf-8''{quoted}" if quoted != filename else f'inline; filename="{filename}"'
 
 
-@public_router.get(f"{SHARED_PATH}/{{fileId}}/{{token}}", summary="A public file link (no token needed)")
+@public_router.get(
+    f"{SHARED_PATH}/{{fileId}}/{{token}}",
+    summary="A public file link (no token needed)",
+    **answers(ok("FileContent", media_type="*/*", description="The file, inline, with its stored type and name "
+                 "(or, with `INBOXD_FILES_PUBLIC_LINKS=redirect` and an S3 store, a 303 to a presigned URL).",
+                 example="(the file's bytes)"), link_gone()),
+)
 async def shared_file(fileId: str, token: str, services: Annotated[Services, Depends(get_services)]) -> Response:  # noqa: N803
     """Served by inboxd (a local file with sendfile, an S3 object streamed through), or, with
     `INBOXD_FILES_PUBLIC_LINKS=redirect` and a store that has presigned URLs, a 303 to one."""
-    gone = NotFound("This link does not exist or has expired.", code="link_not_found")
+    gone = link_gone()
     if not is_id(fileId) or len(token) > 256:
         raise gone
     async with services.db.read() as conn:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from inboxd import __version__, metrics
+from inboxd.api.contract import answers, ok, text
 from inboxd.api.deps import get_services
 from inboxd.api.errors import error_response
 from inboxd.api.responses import JSON
@@ -22,7 +23,11 @@ router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/healthz", summary="Liveness and database check")
+@router.get(
+    "/healthz",
+    summary="Liveness and database check",
+    **answers(ok("Health"), database_unavailable()),
+)
 async def healthz(services: Services = Depends(get_services)) -> JSON:
     """200 when the database answers `SELECT 1` within the connect timeout, else 503: a probe that
     answers at once, also when the database's packets are dropped."""
@@ -37,7 +42,12 @@ async def healthz(services: Services = Depends(get_services)) -> JSON:
     return JSON({"success": True, "status": "ok", "version": __version__, "database": services.db.dialect})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    **answers(text("The Prometheus text format.", example="inboxd_http_requests_total{...} 12.0")),
+)
 async def prometheus_metrics(services: Services = Depends(get_services)) -> Response:
     try:  # channel health problems live in the database (any process may have raised them)
         async with services.db.read() as conn:

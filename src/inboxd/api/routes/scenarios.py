@@ -11,15 +11,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import limit_param, skip_param
 from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import SCENARIO_ID
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import Problems
+from inboxd.domain.errors import Problems, RuleRefused
 from inboxd.domain.scopes import Scope
 from inboxd.events import authoring, bodies, manage
 from inboxd.events import store as events_store
 from inboxd.events.components import components
+from inboxd.events.manage import scenario_not_found
 from inboxd.events.operations import parse_operations
 from inboxd.events.scenario import parse_import, unstorable
 from inboxd.services import Services
@@ -85,6 +89,12 @@ _IMPORT_EXAMPLE = {
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
             "schema": {"type": "object"}, "example": _IMPORT_EXAMPLE}}}},
     ),
+    **answers(ok("ScenarioCreated", 201, links={
+        "Activate": link("Activate Subscription", scenarioId="$response.body#/_id"),
+        "Inactivate": link("Inactivate Subscription", scenarioId="$response.body#/_id"),
+        "Runs": link("List Scenario Runs", scenarioId="$response.body#/_id"),
+        "Delete": link("Delete Subscription", scenarioId="$response.body#/_id"),
+    })),
 )
 async def import_subscription(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     parsed = parse_import(await json_body(request), allow_private=services.settings.events_allow_private_urls)
@@ -96,12 +106,13 @@ async def import_subscription(request: Request, services: Annotated[Services, De
     summary="List All Subscriptions",
     description="`{total, scenarios}`, oldest first. `includeSystem=true` adds built-in scenarios (inboxd has none).",
     **require(Scope.VIEW_SCENARIOS, ON_BEHALF),
+    **answers(ok("ScenarioList")),
 )
 async def list_subscriptions(
     services: Annotated[Services, Depends(get_services)],
     include_system: Annotated[BoolFlag, Query(alias="includeSystem")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: limit_param(1000) = 100,
+    skip: skip_param() = 0,
 ) -> JSON:
     async with services.db.read() as conn:
         rows, total = await events_store.list_scenarios(
@@ -119,6 +130,10 @@ async def list_subscriptions(
         "Optional body `{version?, userUid?}`. 200 with the scenario object."
     ),
     **require(Scope.ACTIVATE_INACTIVATE_SCENARIOS, ON_BEHALF),
+    **answers(
+        ok("Scenario"), scenario_not_found(SCENARIO_ID),
+        RuleRefused("This scenario has only a draft, and drafts never run.", code="scenario_has_no_revision"),
+    ),
 )
 async def activate_subscription(
     scenarioId: str,  # noqa: N803
@@ -135,6 +150,7 @@ async def activate_subscription(
     summary="Inactivate Subscription",
     description="Pause a subscription: no new events are queued for it. 200 with the scenario object.",
     **require(Scope.ACTIVATE_INACTIVATE_SCENARIOS, ON_BEHALF),
+    **answers(ok("Scenario"), scenario_not_found(SCENARIO_ID)),
 )
 async def inactivate_subscription(scenarioId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     return await _changed(services, scenarioId, lambda conn: manage.inactivate(conn, scenarioId, now=now_ms()))
@@ -145,6 +161,7 @@ async def inactivate_subscription(scenarioId: str, services: Annotated[Services,
     summary="Delete Subscription",
     description="Delete a subscription with its revisions, its undelivered events and its runs.",
     **require(Scope.DELETE_SCENARIOS, ON_BEHALF),
+    **answers(ok("ScenarioDeleted"), scenario_not_found(SCENARIO_ID)),
 )
 async def delete_subscription(scenarioId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     async with services.db.write() as conn:
@@ -160,13 +177,14 @@ async def delete_subscription(scenarioId: str, services: Annotated[Services, Dep
         "(status code, latency, error). `status` filters: pending, delivered, failed."
     ),
     **require(Scope.VIEW_SCENARIOS_RUNS),
+    **answers(ok("ScenarioRunList"), scenario_not_found(SCENARIO_ID)),
 )
 async def list_runs(
     scenarioId: str,  # noqa: N803
     services: Annotated[Services, Depends(get_services)],
     status: Annotated[str | None, Query(pattern="^(pending|delivered|failed)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: limit_param(500) = 50,
+    skip: skip_param() = 0,
 ) -> JSON:
     async with services.db.read() as conn:
         await manage.load(conn, scenarioId)  # 404 for an unknown scenario

@@ -12,15 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
-from inboxd.api.sending import accept_then_wait, sent_response
+from inboxd.api.schemas import CHAT_ID
+from inboxd.api.sending import accept_then_wait, sending_errors, sent_response
 from inboxd.delivery.session import send_session_message
 from inboxd.domain.clock import now_ms
 from inboxd.domain.content import parse_send_request
+from inboxd.domain.errors import InvalidRequest, chat_not_found, problem
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.services import Services
@@ -58,8 +61,18 @@ _EXAMPLES = {
         "inside WhatsApp's 24-hour window. Idempotent by `tmpSendId` or the `Idempotency-Key` header. "
         "`Prefer: respond-async` answers 202 right after the message is stored. See docs/send-message.md."
     ),
-    responses={202: {"description": "Accepted (Prefer: respond-async)"}},
     **require(Scope.SEND_SESSION_MESSAGE, openapi_extra=body_examples(_EXAMPLES)),
+    **answers(
+        ok("SentMessages", description="Sent: WhatsApp answered (`channelInfo.id`), or the wait ran out.",
+           headers=["Idempotent-Replay"],
+           links={"GetMessages": link("Get Messages of a Chat", "The chat's messages", chatId="$request.path.chatId")}),
+        ok("SentMessages", 202, description="Stored and on its way (`Prefer: respond-async`).",
+           headers=["Preference-Applied"]),
+        InvalidRequest("body.context: no message of this chat has this WhatsApp id.", code="context_not_found",
+                       details=[problem("body.context", "no message of this chat has this WhatsApp id")]),
+        chat_not_found(CHAT_ID),
+        *sending_errors("body.media[0].url", "image"),
+    ),
 )
 async def send_message(
     chatId: str,  # noqa: N803

@@ -10,15 +10,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
+from inboxd.api.query import limit_param, skip_param
 from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
-from inboxd.api.sending import accept_then_wait
+from inboxd.api.schemas import ACCOUNT
+from inboxd.api.sending import accept_then_wait, channel_rejected, sending_errors
 from inboxd.delivery.session import window_closed
 from inboxd.domain import texter
 from inboxd.domain.clock import iso_from_ms, now_ms
-from inboxd.domain.errors import ChannelRejected, Problems, RuleRefused
+from inboxd.domain.errors import (
+    ChannelRejected,
+    ChannelUnavailable,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    Problems,
+    RuleRefused,
+    problem,
+)
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.domain.status import MessageStatus
@@ -64,6 +76,29 @@ _SEND_EXAMPLES = {
 }
 
 
+# Error examples of the operations below (api/contract.py).
+NO_ACCOUNT = lifecycle.account_not_found(ACCOUNT)
+NO_TEMPLATE = lifecycle.template_not_found("order_ready", ACCOUNT)
+NAME_TAKEN = Conflict("The account already has a template named 'order_ready' (names are case-insensitive).",
+                      code="template_name_taken")
+ALREADY_SUBMITTED = RuleRefused("The localization 'en' was already submitted (status PENDING).",
+                                code="localization_already_submitted")
+BAD_PHONE = InvalidRequest("The request is not valid: body.phone: not a phone number.",
+                           details=[problem("body.phone", "not a phone number")])
+NO_WABA = RuleRefused("The account has no WhatsApp Business Account id.", code="account_without_waba")
+GRAPH_FAILURES = (
+    ChannelRejected("WhatsApp refused: (#100) Invalid parameter", code="channel_rejected",
+                    extra={"channelError": {"code": 100, "message": "Invalid parameter"}}),
+    ChannelUnavailable("WhatsApp did not answer: timed out", code="channel_unavailable",
+                       extra={"channelError": {"message": "timed out"}}),
+)
+_TEMPLATE_LINKS = {
+    "PutLocalization": link("Create or Update Localization", accountId="$request.path.accountId", templateName="$response.body#/name"),
+    "Update": link("Update Existing Template", accountId="$request.path.accountId", templateName="$response.body#/name"),
+    "Delete": link("Delete Template", accountId="$request.path.accountId", templateName="$response.body#/name"),
+}
+
+
 def _flag(value: str | None) -> bool | None:
     return None if value is None else value in ("1", "true")
 
@@ -80,6 +115,7 @@ def _flag(value: str | None) -> bool | None:
         "header; `sync=true` (needs `accountId`) first reads the account's templates from WhatsApp."
     ),
     **require(Scope.VIEW_TEMPLATE_MESSAGES),
+    **answers(ok("TemplateList"), NO_ACCOUNT, NO_WABA, *GRAPH_FAILURES),
 )
 async def list_templates(
     services: Annotated[Services, Depends(get_services)],
@@ -106,8 +142,18 @@ async def list_templates(
         "has none. Idempotent by `tmpSendId` or `Idempotency-Key`; `Prefer: respond-async` answers 202 once "
         "stored. An unsubscribed recipient answers 200 with `success: false`. See docs/templates.md."
     ),
-    responses={202: {"description": "Accepted (Prefer: respond-async)"}},
     **require(Scope.SEND_TEMPLATE_MESSAGES, openapi_extra=body_examples(_SEND_EXAMPLES)),
+    **answers(
+        ok("TemplateSendResult", headers=["Idempotent-Replay"],
+           links={"GetChat": link("Get Chat by Chat ID", "The chat it went to", chatId="$response.body#/chatId")}),
+        ok("TemplateSent", 202, description="Stored and on its way (`Prefer: respond-async`).",
+           headers=["Preference-Applied"]),
+        InvalidRequest("body.language: the template has several languages; name one.", code="language_required",
+                       details=[problem("body.language", "the template has several languages; name one")]),
+        NO_ACCOUNT, NO_TEMPLATE,
+        RuleRefused("The template has no APPROVED localization in en.", code="template_not_approved"),
+        *sending_errors("body.header.url", "document"),
+    ),
 )
 async def send(
     request: Request,
@@ -170,8 +216,7 @@ async def _sent(services: Services, outcome: Outcome, respond_async: bool) -> JS
         elif error.get("code") == 131047:
             refusal = window_closed(chat["last_incoming_at"])
         else:
-            refusal = ChannelRejected(f"WhatsApp refused the message: {error.get('message') or 'unknown error'}",
-                                      code="channel_rejected", extra={"channelError": error})
+            refusal = channel_rejected(error)
         refusal.extra.update({"messageId": outcome.message_ids[0], "chatId": outcome.chat_id, "messages": shaped})
         raise refusal
     return JSON(body)
@@ -197,7 +242,12 @@ def _subscription_body(body: Any, services: Services) -> tuple[str, str | None]:
     return phone, body.get("accountId")
 
 
-@router.post("/whatsapp/templates/unsubscribe", summary="Unsubscribe from Templates", **require(Scope.MANAGE_ALL_CHATS))
+@router.post(
+    "/whatsapp/templates/unsubscribe",
+    summary="Unsubscribe from Templates",
+    **require(Scope.MANAGE_ALL_CHATS),
+    **answers(ok("Success"), BAD_PHONE, NO_ACCOUNT),
+)
 async def unsubscribe(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     phone, account_phone = _subscription_body(await json_body(request, empty=None), services)
     async with services.db.write() as conn:
@@ -207,7 +257,12 @@ async def unsubscribe(request: Request, services: Annotated[Services, Depends(ge
     return JSON({"success": True})
 
 
-@router.post("/whatsapp/templates/subscribe", summary="Resubscribe to Templates", **require(Scope.MANAGE_ALL_CHATS))
+@router.post(
+    "/whatsapp/templates/subscribe",
+    summary="Resubscribe to Templates",
+    **require(Scope.MANAGE_ALL_CHATS),
+    **answers(ok("Success"), BAD_PHONE, NO_ACCOUNT),
+)
 async def subscribe(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     phone, account_phone = _subscription_body(await json_body(request, empty=None), services)
     async with services.db.write() as conn:
@@ -217,11 +272,16 @@ async def subscribe(request: Request, services: Annotated[Services, Depends(get_
     return JSON({"success": True})
 
 
-Limit = Annotated[int, Query(ge=int(L.UNSUBSCRIBED_LIMIT.min or 1), le=int(L.UNSUBSCRIBED_LIMIT.max or 1))]
-Skip = Annotated[int, Query(ge=0, le=int(L.UNSUBSCRIBED_SKIP.max or 0))]
+Limit = limit_param(int(L.UNSUBSCRIBED_LIMIT.max or 1), minimum=int(L.UNSUBSCRIBED_LIMIT.min or 1))
+Skip = skip_param(int(L.UNSUBSCRIBED_SKIP.max or 0))
 
 
-@router.get("/whatsapp/templates/unsubscribed", summary="List All Unsubscribed Users", **require(Scope.LIST_ALL_CHATS))
+@router.get(
+    "/whatsapp/templates/unsubscribed",
+    summary="List All Unsubscribed Users",
+    **require(Scope.LIST_ALL_CHATS),
+    **answers(ok("UnsubscribedUsers")),
+)
 async def unsubscribed(
     services: Annotated[Services, Depends(get_services)], limit: Limit = 10_000, skip: Skip = 0
 ) -> JSON:
@@ -233,6 +293,7 @@ async def unsubscribed(
     "/whatsapp/templates/unsubscribed/{accountId}",
     summary="Unsubscribed from Specific Account",
     **require(Scope.LIST_ALL_CHATS),
+    **answers(ok("UnsubscribedUsers"), NO_ACCOUNT),
 )
 async def unsubscribed_from_account(
     accountId: str,  # noqa: N803
@@ -252,6 +313,7 @@ async def unsubscribed_from_account(
     "/whatsapp/templates/{accountId}",
     summary="Create New Template",
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES, openapi_extra=body_examples({"create": {"value": _CREATE_EXAMPLE}})),
+    **answers(ok("Template", links=_TEMPLATE_LINKS), NO_ACCOUNT, NAME_TAKEN),
 )
 async def create(accountId: str, request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     return JSON(await lifecycle.create_template(services, accountId, await json_body(request, empty=None), now_ms()))
@@ -262,6 +324,12 @@ async def create(accountId: str, request: Request, services: Annotated[Services,
     summary="Create or Update Localization",
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES,
               openapi_extra=body_examples({"localization": {"value": _LOCALIZATION_EXAMPLE}})),
+    **answers(
+        ok("Template", links={"Submit": link("Submit Template for Approval", "Submit the localization for approval",
+                                             accountId="$request.path.accountId", templateName="$request.path.templateName",
+                                             language="$request.body#/language")}),
+        NO_ACCOUNT, NO_TEMPLATE, ALREADY_SUBMITTED,
+    ),
 )
 async def put_localization(
     accountId: str,  # noqa: N803
@@ -277,6 +345,11 @@ async def put_localization(
     "/whatsapp/templates/{accountId}/{templateName}/localizations/{language}/submit",
     summary="Submit Template for Approval",
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES),
+    **answers(
+        ok("Template"), NO_ACCOUNT, NO_TEMPLATE,
+        NotFound("Template 'order_ready' has no draft or localization in 'he'.", code="localization_not_found"),
+        ALREADY_SUBMITTED, NO_WABA, *GRAPH_FAILURES,
+    ),
 )
 async def submit(
     accountId: str,  # noqa: N803
@@ -292,6 +365,7 @@ async def submit(
     summary="Update Existing Template",
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES,
               openapi_extra=body_examples({"update": {"value": {"title": "Updated Template", "chatStatus": 3}}})),
+    **answers(ok("Template", links=_TEMPLATE_LINKS), NO_ACCOUNT, NO_TEMPLATE, NAME_TAKEN),
 )
 async def update(
     accountId: str,  # noqa: N803
@@ -308,6 +382,7 @@ async def update(
     summary="Delete Template",
     description='Deletes the template here and at WhatsApp (every language). Answers `"OK"`.',
     **require(Scope.MANAGE_WHATSAPP_TEMPLATES),
+    **answers(ok("OkString"), NO_ACCOUNT, NO_TEMPLATE, *GRAPH_FAILURES),
 )
 async def delete(
     accountId: str,  # noqa: N803

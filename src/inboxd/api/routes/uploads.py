@@ -20,9 +20,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
-from inboxd.domain.errors import InvalidRequest, Problems, problem
+from inboxd.domain.errors import InvalidRequest, PayloadTooLarge, Problems, UnsupportedMediaType, problem
 from inboxd.domain.scopes import Scope
 from inboxd.media.filenames import sanitize_filename
 from inboxd.media.ingest import ingest_stream
@@ -59,7 +60,18 @@ def _route_options() -> dict[str, Any]:
     return options
 
 
-@router.post("/files", summary="Upload a file (inboxd addition)", **_route_options())
+@router.post(
+    "/files",
+    summary="Upload a file (inboxd addition)",
+    **_route_options(),
+    **answers(
+        ok("UploadedFile", links={"Share": link("Generate Public Media URL", "A public link to it", fileId="$response.body#/fileId")}),
+        PayloadTooLarge("The file is larger than WhatsApp's limit for image media: 5 MB (5242880 bytes).",
+                        details=[problem("body.file", "larger than 5 MB")]),
+        UnsupportedMediaType("The file is text/html, which WhatsApp does not take as image media.",
+                             details=[problem("body.file", "text/html is not an image type")]),
+    ),
+)
 async def upload_file(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     form = await _read_form(request)
     try:

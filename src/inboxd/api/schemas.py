@@ -1,0 +1,517 @@
+"""The answer shapes of the API as JSON Schema, each defined once and referenced from every
+operation that answers it (`components/schemas` of the OpenAPI document; `api.contract`).
+
+Written by hand rather than as Pydantic models: they describe what `domain.texter`,
+`templates.shapes`, `events.manage` and the routes already encode by hand on hot paths, and a
+test (`tests/contract/test_document.py`) validates each one's example, and every answer the
+fuzzer sees (`tests/contract/test_fuzz.py`), against them. Field names and time units as in the
+Texter reference; our additions are additive, so objects admit properties not listed here.
+A component with an `example` is a whole answer; its example is the operation's example.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None, **more: Any) -> Schema:
+    out: Schema = {"type": "object", "properties": properties, **more}
+    if required is None:
+        required = list(properties)
+    if required:
+        out["required"] = required
+    return out
+
+
+def array(items: Schema, **more: Any) -> Schema:
+    return {"type": "array", "items": items, **more}
+
+
+STRING, INTEGER, NUMBER, BOOLEAN, OBJECT = (
+    {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}, {"type": "object"},
+)
+EPOCH_MS = {"type": "integer", "minimum": 0, "description": "Epoch milliseconds."}
+ISO_TIME = {"type": "string", "description": "ISO 8601 date-time (UTC)."}
+ID = {"type": "string", "pattern": "^[0-9a-f]{24}$", "description": "24-hex, time-ordered."}
+TRUE = {"type": "boolean", "enum": [True]}
+
+CHAT_ID, MESSAGE_ID, FILE_ID = "67bf11038b24880cc966f799", "69062b15962e17ab3033f886", "6908fc09962e17ab3033fa13"
+SCENARIO_ID, TEMPLATE_ID = "6912a0c4d0c2473c648f3ca1", "6912a1f0d0c2473c648f3cb7"
+WAMID = "wamid.HBgMOTcyNTIxMjM0NTY3FQIAERgSQjU5QkE0QTk3QzIwRkUxNzdBAA=="
+CONTACT, ACCOUNT = "972521234567", "15550001234"
+CHANNEL_INFO_EXAMPLE = {"name": "whatsapp", "id": CONTACT, "accountId": ACCOUNT}
+
+_MESSAGE_EXAMPLE = {
+    "_id": MESSAGE_ID,
+    "chatChannelInfo": CHANNEL_INFO_EXAMPLE,
+    "channelInfo": {"id": WAMID},
+    "direction": "outgoing",
+    "parent_chat": CHAT_ID,
+    "status": 1,
+    "statusHistory": [{"status": 0, "timestamp": 1761574714328}, {"status": 1, "timestamp": 1761574715000}],
+    "timestamp": 1761574714328,
+    "type": "text",
+    "updatedAt": "2025-10-27T14:18:35.000Z",
+    "text": "Hey there!",
+    "tmpSendId": "crm-42",
+}
+_CHAT_FULL_EXAMPLE = {
+    "_id": CHAT_ID,
+    "title": "John Doe",
+    "displayName": "John from the gym",
+    "agent": {"uid": None, "displayName": ""},
+    "channel": "whatsapp",
+    "entityPhone": f"+{ACCOUNT}",
+    "clientPhoneE164": f"+{CONTACT}",
+    "clientPhone": f"+{CONTACT}",
+    "created": "2025-02-26T13:02:58.353Z",
+    "botState": {},
+    "last_message_timestamp": 1762012091000,
+    "lastIncomingMessageTimestamp": 1762012091000,
+    "status": 1,
+    "unreadCount": 1,
+    "labels": ["VIP"],
+    "channelInfo": CHANNEL_INFO_EXAMPLE,
+    "departmentId": None,
+    "crmData": {"leadId": 641225},
+    "externalBot": False,
+    "updatedAt": "2025-11-01T15:48:14.076Z",
+}
+_LOCALIZATION_EXAMPLE = {
+    "language": "en",
+    "status": "APPROVED",
+    "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}} is ready", "example": {"body_text": [["Dana", "15033"]]}}],
+    "rejectionReason": "NONE",
+    "metadata": {"providerTemplateId": "1043789012345678"},
+    "createdAt": 1762012091000,
+    "lastUpdated": 1762012191000,
+}
+_TEMPLATE_EXAMPLE = {
+    "_id": TEMPLATE_ID,
+    "name": "order_ready",
+    "title": "Order ready",
+    "usage": "inbox",
+    "chatStatus": 1,
+    "created": 1762012091000,
+    "updatedAt": "2025-11-01T15:49:51.000Z",
+    "departments": [],
+    "isDefault": False,
+    "provider": "whatsapp",
+    "channelInfo": {"name": "whatsapp", "accountId": ACCOUNT},
+    "defaults": {"body": ["there", "—"]},
+    "localizationDrafts": {},
+    "provider_template": {"name": "order_ready", "category": "UTILITY", "localizations": [_LOCALIZATION_EXAMPLE],
+                          "metadata": {}},
+}
+_REVISION_EXAMPLE = {
+    "_id": "6912a0c4d0c2473c648f3ca2",
+    "scenarioId": SCENARIO_ID,
+    "name": "(SUB) New Incoming Messages",
+    "description": "Sends a webhook for each new incoming message",
+    "status": "active",
+    "version": 1,
+    "parentVersion": None,
+    "revisionComment": None,
+    "triggerEvents": ["domain.message.created"],
+    "conditions": [],
+    "loaders": {},
+    "actions": [{"name": "request", "params": {"url": "https://example.com/inboxd-events", "method": "post"}}],
+    "loops": [],
+    "tags": [],
+    "attachedData": {},
+    "options": {"unorderedActions": False},
+    "metadata": {"authorUid": None, "created": "2025-11-11T08:00:04.000Z", "modified": "2025-11-11T08:00:04.000Z",
+                 "activated": "2025-11-11T08:00:04.000Z", "activations": [{"timestamp": 1762848004000, "userUid": None}]},
+}
+_SCENARIO_EXAMPLE = {"_id": SCENARIO_ID, "activeRevision": _REVISION_EXAMPLE, "inactiveRevisions": [], "drafts": [],
+                     "system": False}
+_RUN_EXAMPLE = {
+    "_id": "6912a2aad0c2473c648f3cc0",
+    "scenarioId": SCENARIO_ID,
+    "revisionId": "6912a0c4d0c2473c648f3ca2",
+    "triggerEvent": "domain.message.created",
+    "eventName": "newIncomingMessage",
+    "chatId": CHAT_ID,
+    "status": "delivered",
+    "request": {"method": "POST", "url": "https://example.com/inboxd-events"},
+    "created": 1762848100000,
+    "nextAttemptAt": None,
+    "finishedAt": 1762848100420,
+    "attemptCount": 1,
+    "lastStatusCode": 200,
+    "lastError": None,
+    "attempts": [{"attempt": 1, "startedAt": 1762848100010, "latencyMs": 410, "statusCode": 200,
+                  "outcome": "delivered", "error": None}],
+}
+
+# ----------------------------------------------------------------------------- the error body
+
+ERROR: Schema = obj(
+    {
+        "success": {"type": "boolean", "enum": [False]},
+        "error": {"type": "string", "description": "A sentence for people."},
+        "code": {"type": "string", "pattern": "^[a-z0-9_]+$", "description": "Stable, for programs."},
+        "details": array(OBJECT, description="One entry per problem: `path` (JSON path) and `reason`; "
+                         "`scope` and `reason` for a 403."),
+        "requestId": {"type": "string", "description": "This request's `X-Request-Id`: quote it to report a failure."},
+        "messages": array(ref("Message"), description="A refused send: the stored, failed messages."),
+        "channelError": {"type": "object", "description": "What the channel (WhatsApp) answered."},
+        "lastIncomingMessageTimestamp": nullable(EPOCH_MS),
+        "hint": STRING,
+    },
+    required=["success", "error", "code", "details", "requestId"],
+    description="Every error: a sentence, a code, the problems, the request id; some errors add fields.",
+)
+
+# ----------------------------------------------------------------------------- messages
+
+CHANNEL_INFO = obj({"name": STRING, "id": STRING, "accountId": STRING})
+STATUS_ENTRY = obj({"status": {"type": "integer", "minimum": 0, "maximum": 6}, "timestamp": EPOCH_MS})
+MEDIA_ITEM = obj(
+    {
+        "mediaType": {"type": "string", "enum": ["image", "video", "document", "audio", "sticker"]},
+        "fileId": STRING, "contentType": STRING, "filename": STRING, "caption": STRING, "url": STRING,
+        "metadata": OBJECT, "error": OBJECT,
+    },
+    required=["mediaType"],
+)
+MESSAGE: Schema = obj(
+    {
+        "_id": ID,
+        "chatChannelInfo": ref("ChannelInfo"),
+        "channelInfo": obj({"id": STRING}, required=[], description="`id`: WhatsApp's wamid, once it answered."),
+        "direction": nullable({"type": "string", "enum": ["incoming", "outgoing"]}),
+        "parent_chat": ID,
+        "status": {"type": "integer", "minimum": 0, "maximum": 6},
+        "statusHistory": array(ref("StatusEntry")),
+        "timestamp": EPOCH_MS,
+        "type": {"type": "string", "enum": ["text", "media", "contacts", "location", "buttons", "list", "postback",
+                                            "special"]},
+        "updatedAt": ISO_TIME,
+        "text": STRING,
+        "media": array(ref("MediaItem")),
+        "buttons": array(obj({"title": STRING, "payload": STRING}, required=["title"])),
+        "list": OBJECT,
+        "contacts": array(OBJECT),
+        "location": obj({"latitude": NUMBER, "longitude": NUMBER, "name": STRING, "address": STRING},
+                        required=["latitude", "longitude"]),
+        "postback": obj({"payload": STRING, "title": STRING, "description": STRING}, required=[]),
+        "special": obj({"type": STRING, "payload": {}}, required=[]),
+        "reactions": array(obj({"emoji": STRING, "from": STRING, "timestamp": EPOCH_MS}, required=["emoji"])),
+        "agent": STRING,
+        "metadata": OBJECT,
+        "botSessionId": STRING,
+        "tmpSendId": STRING,
+        "context": {"type": "string", "description": "The wamid of the quoted message."},
+        "error": obj({"code": {}, "title": STRING, "message": STRING, "details": {}}, required=[]),
+    },
+    required=["_id", "chatChannelInfo", "channelInfo", "direction", "parent_chat", "status", "statusHistory",
+              "timestamp", "type", "updatedAt"],
+    description="A message (Texter §3.3); the content fields present depend on `type`.",
+    example=_MESSAGE_EXAMPLE,
+)
+MESSAGE_PAGE = obj(
+    {"messages": array(ref("Message")), "minTime": nullable(EPOCH_MS), "maxTime": nullable(EPOCH_MS)},
+    description="A page of a chat's messages, oldest first; the chat's first and last message times.",
+    example={"messages": [_MESSAGE_EXAMPLE], "minTime": 1761574714328, "maxTime": 1761574714328},
+)
+SENT_MESSAGES = obj(
+    {"success": TRUE, "messages": array(ref("Message"))},
+    description="The messages the request made (one per content item), as stored.",
+    example={"success": True, "messages": [_MESSAGE_EXAMPLE]},
+)
+
+# ----------------------------------------------------------------------------- chats
+
+AGENT_REF = obj({"uid": nullable(STRING), "displayName": STRING})
+_CHAT_COMMON: dict[str, Schema] = {
+    "title": nullable(STRING),
+    "channelInfo": ref("ChannelInfo"),
+    "departmentId": nullable(STRING),
+    "agent": ref("ChatAgent"),
+    "status": {"type": "integer", "minimum": 0, "maximum": 4},
+    "created": ISO_TIME,
+    "updatedAt": ISO_TIME,
+    "lastIncomingMessageTimestamp": nullable(EPOCH_MS),
+    "unreadCount": {"type": "integer", "minimum": 0},
+    "botState": OBJECT,
+    "externalBot": BOOLEAN,
+}
+CHAT_FULL: Schema = obj(
+    {
+        "_id": ID,
+        **_CHAT_COMMON,
+        "channel": STRING,
+        "entityPhone": STRING,
+        "clientPhoneE164": STRING,
+        "clientPhone": STRING,
+        "last_message_timestamp": nullable(EPOCH_MS),
+        "labels": array(STRING),
+        "crmData": OBJECT,
+        "displayName": STRING,
+        "personId": STRING,
+        "image": STRING,
+        "pendingUpdateTime": INTEGER,
+        "resolvedUpdateTime": INTEGER,
+        "previousBotSession": OBJECT,
+        "replyAction": OBJECT,
+        "crmDeepLink": STRING,
+        "unsubscribed": obj({"date": ISO_TIME}),
+    },
+    required=["_id", *_CHAT_COMMON, "channel", "entityPhone", "clientPhoneE164", "clientPhone",
+              "last_message_timestamp", "labels", "crmData"],
+    description="A chat as Search Chats renders it (the full view, without `lastMessage`).",
+    example=_CHAT_FULL_EXAMPLE,
+)
+LAST_MESSAGE = obj({"type": STRING, "text": STRING, "media": array(ref("MediaItem"))}, required=["type"])
+CHAT_PUBLIC: Schema = obj(
+    {
+        "success": TRUE,
+        **_CHAT_COMMON,
+        "lastMessage": nullable(ref("LastMessage")),
+        "lastMessageTimestamp": nullable(EPOCH_MS),
+    },
+    description="A chat as Get Chat by Chat ID renders it (the public view: no `_id`, labels, CRM data).",
+    example={
+        "success": True, "title": "John Doe", "channelInfo": CHANNEL_INFO_EXAMPLE, "departmentId": None,
+        "agent": {"uid": None, "displayName": ""}, "status": 1, "created": "2025-02-26T13:02:58.353Z",
+        "updatedAt": "2025-11-01T15:48:14.076Z", "lastIncomingMessageTimestamp": 1762012091000,
+        "lastMessage": {"type": "text", "text": "Thanks!"}, "unreadCount": 1, "botState": {},
+        "lastMessageTimestamp": 1762012091000, "externalBot": False,
+    },
+)
+CHAT_SEARCH = obj(
+    {"data": array(ref("ChatFull")), "total": {"type": "integer", "minimum": 0}},
+    description="One page of the chats that match, newest message first, and how many match in all.",
+    example={"data": [_CHAT_FULL_EXAMPLE], "total": 1},
+)
+
+# ----------------------------------------------------------------------------- files
+
+FILE_SHARE = obj(
+    {"token": {"type": "string", "pattern": "^[0-9a-f]{100}$"}, "url": STRING},
+    description="A public, read-only link to the file (no token needed to read it).",
+    example={"token": "586c" + "0" * 96, "url": f"https://inbox.example.com/server/files/shared/{FILE_ID}/586c" + "0" * 96},
+)
+UPLOADED_FILE = obj(
+    {"success": TRUE, "fileId": ID, "filename": nullable(STRING), "contentType": STRING,
+     "size": {"type": "integer", "minimum": 1}, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+    description="The stored file; its `fileId` goes into a send's `media[].fileId`.",
+    example={"success": True, "fileId": FILE_ID, "filename": "offer_october_2025.pdf", "contentType": "application/pdf",
+             "size": 48213, "sha256": "9f" * 32},
+)
+FILE_CONTENT: Schema = {"type": "string", "format": "binary", "description": "The file, with its stored type."}
+
+# ----------------------------------------------------------------------------- templates
+
+LOCALIZATION = obj(
+    {"language": STRING, "status": STRING, "components": array(OBJECT), "rejectionReason": STRING,
+     "metadata": OBJECT, "createdAt": EPOCH_MS, "lastUpdated": EPOCH_MS, "qualityScore": {}},
+    required=["language", "status", "components", "rejectionReason", "metadata", "createdAt", "lastUpdated"],
+)
+TEMPLATE: Schema = obj(
+    {
+        "_id": ID, "name": STRING, "title": STRING, "usage": STRING,
+        "chatStatus": {"type": "integer", "minimum": 0, "maximum": 4},
+        "created": EPOCH_MS, "updatedAt": ISO_TIME, "departments": array({}), "isDefault": BOOLEAN,
+        "provider": STRING, "channelInfo": obj({"name": STRING, "accountId": STRING}),
+        "defaults": OBJECT, "localizationDrafts": OBJECT,
+        "provider_template": obj({"name": STRING, "category": STRING, "localizations": array(ref("TemplateLocalization")),
+                                  "metadata": OBJECT}),
+        "setBotNode": {}, "bot": {}, "replyText": {}, "responsibleAgent": {}, "responsibleDepartment": {},
+        "attachedFile": {},
+    },
+    required=["_id", "name", "title", "usage", "chatStatus", "created", "updatedAt", "departments", "isDefault",
+              "provider", "channelInfo", "defaults", "localizationDrafts", "provider_template"],
+    description="A template (Texter §7.1) with its localizations at WhatsApp and its drafts.",
+    example=_TEMPLATE_EXAMPLE,
+)
+TEMPLATE_LIST = array(ref("Template"), description="The templates that match.", example=[_TEMPLATE_EXAMPLE])
+TEMPLATE_SENT = obj(
+    {"success": TRUE, "text": nullable(STRING), "sentAsSessionMessage": BOOLEAN, "messageId": ID, "chatId": ID,
+     "messages": array(ref("Message"))},
+    description="The template message (or, inside the window with `sessionMessage`, the session message) sent.",
+    example={"success": True, "text": "Hi Dana, order 15033 is ready", "sentAsSessionMessage": False,
+             "messageId": MESSAGE_ID, "chatId": CHAT_ID, "messages": [{**_MESSAGE_EXAMPLE, "type": "special",
+                                                                        "text": "Hi Dana, order 15033 is ready"}]},
+)
+TEMPLATE_UNSUBSCRIBED = obj(
+    {"success": {"type": "boolean", "enum": [False]}, "error": STRING, "code": {"type": "string", "enum": ["recipient_unsubscribed"]},
+     "details": array(OBJECT), "unsubscribed": obj({"date": ISO_TIME}), "chatId": nullable(ID)},
+    description="Texter's answer for a recipient who unsubscribed: HTTP 200 with `success: false`; nothing is sent.",
+    example={"success": False, "error": "Recipient unsubscribed from template messages on 2025-11-01T15:48:14.076Z.",
+             "code": "recipient_unsubscribed", "details": [], "unsubscribed": {"date": "2025-11-01T15:48:14.076Z"},
+             "chatId": CHAT_ID},
+)
+TEMPLATE_SEND_RESULT: Schema = {
+    "oneOf": [ref("TemplateSent"), ref("TemplateRecipientUnsubscribed")],
+    "description": "Sent, or refused because the recipient unsubscribed (both HTTP 200, as in Texter).",
+    "example": TEMPLATE_SENT["example"],
+}
+UNSUBSCRIBED_USERS = array(
+    obj({"phone": STRING, "title": STRING, "accountId": STRING, "date": ISO_TIME}, required=["phone", "accountId", "date"]),
+    description="Contacts unsubscribed from template messages, oldest first.",
+    example=[{"phone": f"+{CONTACT}", "title": "Dana", "accountId": ACCOUNT, "date": "2025-11-01T15:48:14.076Z"}],
+)
+
+# ----------------------------------------------------------------------------- event subscriptions
+
+REVISION = obj(
+    {"_id": ID, "scenarioId": ID, "name": STRING, "description": {}, "status": {"type": "string", "enum": ["active", "inactive"]},
+     "version": INTEGER, "parentVersion": {}, "revisionComment": {}, "triggerEvents": array(STRING), "conditions": {},
+     "loaders": {}, "actions": array(OBJECT), "loops": {}, "tags": {}, "attachedData": {}, "options": OBJECT,
+     "metadata": OBJECT},
+    required=["_id", "scenarioId", "name", "triggerEvents", "conditions", "loaders", "actions", "metadata"],
+)
+SCENARIO: Schema = obj(
+    {"_id": ID, "activeRevision": ref("ScenarioRevision"), "inactiveRevisions": array(ref("ScenarioRevision")),
+     "drafts": array(ref("ScenarioRevision")), "system": BOOLEAN},
+    required=["_id", "inactiveRevisions", "drafts", "system"],
+    description="An event subscription (Texter scenario, §10.1); `activeRevision` only while it is active.",
+    example=_SCENARIO_EXAMPLE,
+)
+SCENARIO_CREATED: Schema = {
+    "allOf": [ref("Scenario"), obj({"signingSecret": {"type": "string", "description": "Keys the deliveries' "
+                                    "`X-Inboxd-Signature`; shown only in this answer."}})],
+    "description": "The new scenario, with its signing secret (shown only here).",
+    "example": {**_SCENARIO_EXAMPLE, "signingSecret": "whsec_" + "x" * 43},
+}
+SCENARIO_LIST = obj(
+    {"total": {"type": "integer", "minimum": 0}, "scenarios": array(ref("Scenario"))},
+    description="One page of the subscriptions, oldest first, and how many there are.",
+    example={"total": 1, "scenarios": [_SCENARIO_EXAMPLE]},
+)
+SCENARIO_DELETED = obj({"success": TRUE, "_id": ID}, description="The scenario is gone.",
+                       example={"success": True, "_id": SCENARIO_ID})
+RUN = obj(
+    {"_id": ID, "scenarioId": ID, "revisionId": ID, "triggerEvent": STRING, "eventName": nullable(STRING),
+     "chatId": nullable(STRING), "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+     "request": obj({"method": STRING, "url": STRING}), "created": EPOCH_MS, "nextAttemptAt": nullable(EPOCH_MS),
+     "finishedAt": nullable(EPOCH_MS), "attemptCount": INTEGER, "lastStatusCode": nullable(INTEGER),
+     "lastError": nullable(STRING),
+     "attempts": array(obj({"attempt": INTEGER, "startedAt": EPOCH_MS, "latencyMs": nullable(INTEGER),
+                            "statusCode": nullable(INTEGER), "outcome": STRING, "error": nullable(STRING)}))},
+)
+RUN_LIST = obj(
+    {"total": {"type": "integer", "minimum": 0}, "runs": array(ref("ScenarioRun"))},
+    description="One page of the subscription's deliveries, newest first, each with every attempt.",
+    example={"total": 1, "runs": [_RUN_EXAMPLE]},
+)
+
+# ----------------------------------------------------------------------------- small answers
+
+SUCCESS = obj({"success": TRUE}, description="Done.", example={"success": True})
+OK_STRING: Schema = {"type": "string", "enum": ["OK"], "description": 'The JSON string `"OK"` (as in Texter).',
+                     "example": "OK"}
+WEBHOOK_ACCEPTED = obj({"success": TRUE, "eventId": STRING}, description="The webhook is stored; it is processed next.",
+                       example={"success": True, "eventId": "6912a3b1d0c2473c648f3cd2"})
+HEALTH = obj({"success": TRUE, "status": {"type": "string", "enum": ["ok"]}, "version": STRING, "database": STRING},
+             description="The server and its database answer.",
+             example={"success": True, "status": "ok", "version": "0.1.0", "database": "sqlite"})
+PLAIN_TEXT: Schema = {"type": "string"}
+
+# ----------------------------------------------------------------------------- the simulator's control API
+
+SIM_CONFIG = obj({"phone_number_id": STRING, "display_phone_number": STRING, "mps": INTEGER}, required=[],
+                 description="The simulator's configuration, without its secrets.",
+                 example={"phone_number_id": "100000000000001", "display_phone_number": ACCOUNT, "mps": 80,
+                          "enforce_window": True})
+SIM_INFO = obj({"graph_url": nullable(STRING), "config": ref("SimulatorConfig"), "contacts": INTEGER, "media": INTEGER,
+                "templates": INTEGER, "faults": array(ref("SimulatorFault")), "invalid_recipients": array(STRING),
+                "webhooks": OBJECT, "started_at": INTEGER},
+               description="What the simulator plays and how it is doing.",
+               example={"graph_url": "http://127.0.0.1:8080/simulator/graph", "config": {"mps": 80}, "contacts": 1,
+                        "media": 0, "templates": 1, "faults": [], "invalid_recipients": [], "webhooks": {},
+                        "started_at": 1762848000})
+SIM_CONTACT = obj({"wa_id": STRING, "name": nullable(STRING), "last_inbound_at": nullable(INTEGER),
+                   "window_open": BOOLEAN, "window_expires_at": nullable(INTEGER),
+                   "window_override": nullable(BOOLEAN), "sent_count": INTEGER, "inbound_count": INTEGER,
+                   "marked_read": array(STRING)},
+                  description="A simulated WhatsApp user.",
+                  example={"wa_id": CONTACT, "name": "Dana", "last_inbound_at": 1762848000, "window_open": True,
+                           "window_expires_at": 1762934400, "window_override": None, "sent_count": 0,
+                           "inbound_count": 1, "marked_read": []})
+SIM_CONTACTS = obj({"data": array(ref("SimulatorContact"))}, description="Every simulated user.",
+                   example={"data": [SIM_CONTACT["example"]]})
+SIM_SENT = obj({"data": array(obj({"id": STRING, "timestamp": {}, "status": STRING, "statuses": array(STRING),
+                                   "payload": OBJECT})), "total": INTEGER},
+               description="What the business sent this user, oldest first.",
+               example={"data": [{"id": WAMID, "timestamp": 1762848001, "status": "read",
+                                  "statuses": ["sent", "delivered", "read"], "payload": {"type": "text"}}], "total": 1})
+SIM_INBOUND = obj({"success": TRUE}, required=["success"], description="The new message's wamid (and media id).",
+                  example={"success": True, "wamid": WAMID})
+SIM_RECIPIENTS = obj({"recipients": array(STRING)}, description="Users whose messages fail with 131026.",
+                     example={"recipients": ["15550009999"]})
+SIM_FAULT = obj({"id": {}, "kind": STRING, "remaining": INTEGER}, required=["kind", "remaining"],
+                description="An armed fault.", example={"id": 1, "kind": "http_500", "remaining": 1, "recipient": None,
+                                                        "endpoint": "messages"})
+SIM_FAULTS = obj({"data": array(ref("SimulatorFault"))}, description="The faults still armed.",
+                 example={"data": [SIM_FAULT["example"]]})
+SIM_WEBHOOKS = obj({}, required=[], description="Webhook delivery: pending, counters, the last 200 POSTs.",
+                   example={"pending": 0, "delivered": 12, "recent": []})
+SIM_TEMPLATE = obj({"name": STRING, "language": STRING, "status": STRING, "category": STRING, "id": STRING,
+                    "components": array(OBJECT)}, required=["name", "language", "status", "id"],
+                   description="A template of the simulated WABA.",
+                   example={"name": "hello_world", "parameter_format": "POSITIONAL", "components": [],
+                            "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1043789012345678"})
+SIM_TEMPLATES = obj({"data": array(ref("SimulatorTemplate"))}, description="The WABA's templates.",
+                    example={"data": [SIM_TEMPLATE["example"]]})
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": ERROR,
+    "ChannelInfo": CHANNEL_INFO,
+    "StatusEntry": STATUS_ENTRY,
+    "MediaItem": MEDIA_ITEM,
+    "Message": MESSAGE,
+    "MessagePage": MESSAGE_PAGE,
+    "SentMessages": SENT_MESSAGES,
+    "ChatAgent": AGENT_REF,
+    "LastMessage": LAST_MESSAGE,
+    "ChatFull": CHAT_FULL,
+    "ChatPublic": CHAT_PUBLIC,
+    "ChatSearchPage": CHAT_SEARCH,
+    "FileShare": FILE_SHARE,
+    "UploadedFile": UPLOADED_FILE,
+    "FileContent": FILE_CONTENT,
+    "TemplateLocalization": LOCALIZATION,
+    "Template": TEMPLATE,
+    "TemplateList": TEMPLATE_LIST,
+    "TemplateSent": TEMPLATE_SENT,
+    "TemplateRecipientUnsubscribed": TEMPLATE_UNSUBSCRIBED,
+    "TemplateSendResult": TEMPLATE_SEND_RESULT,
+    "UnsubscribedUsers": UNSUBSCRIBED_USERS,
+    "ScenarioRevision": REVISION,
+    "Scenario": SCENARIO,
+    "ScenarioCreated": SCENARIO_CREATED,
+    "ScenarioList": SCENARIO_LIST,
+    "ScenarioDeleted": SCENARIO_DELETED,
+    "ScenarioRun": RUN,
+    "ScenarioRunList": RUN_LIST,
+    "Success": SUCCESS,
+    "OkString": OK_STRING,
+    "WebhookAccepted": WEBHOOK_ACCEPTED,
+    "Health": HEALTH,
+    "PlainText": PLAIN_TEXT,
+    "SimulatorConfig": SIM_CONFIG,
+    "SimulatorInfo": SIM_INFO,
+    "SimulatorContact": SIM_CONTACT,
+    "SimulatorContacts": SIM_CONTACTS,
+    "SimulatorSent": SIM_SENT,
+    "SimulatorInbound": SIM_INBOUND,
+    "SimulatorRecipients": SIM_RECIPIENTS,
+    "SimulatorFault": SIM_FAULT,
+    "SimulatorFaults": SIM_FAULTS,
+    "SimulatorWebhooks": SIM_WEBHOOKS,
+    "SimulatorTemplate": SIM_TEMPLATE,
+    "SimulatorTemplates": SIM_TEMPLATES,
+}

@@ -1,0 +1,48 @@
+"""Failures the schemathesis run (tests/contract/test_fuzz.py) found in the product, each fixed
+there and kept here as a regression test of its own (the list is in docs/api-contract.md)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from inboxd.domain.scopes import ALL_SCOPES
+
+
+async def test_a_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    """Starlette's 405 named only the first route's methods (`Allow: PATCH` where the template
+    also takes DELETE; `Allow: GET` on Meta's webhook, which also takes POST). A concrete path
+    is not taken for a templated one that also matches it."""
+    cases = {
+        "/server/api/v2/whatsapp/templates/15550001234/order_ready": "DELETE, PATCH",
+        "/webhooks/whatsapp": "GET, POST",
+        "/server/api/v2/chats/search": "GET",
+        "/server/api/v2/scenarios/manage/import": "POST",  # not /scenarios/manage/{scenarioId} (DELETE)
+        "/server/api/v2/whatsapp/templates/unsubscribed/15550001234": "GET",
+    }
+    for path, allowed in cases.items():
+        r = await client.request("OPTIONS", path)
+        assert r.status_code == 405, (path, r.text)
+        assert r.headers["allow"] == allowed, path
+        assert r.json()["code"] == "method_not_allowed"
+
+
+async def test_a_singular_query_parameter_given_twice_is_a_400(client: httpx.AsyncClient, make_token) -> None:  # type: ignore[no-untyped-def]
+    """FastAPI took the last of `channel[accountId]=a&channel[accountId]=b`, silently. The list
+    parameters (`labels[]`, `statuses[]`) still take many."""
+    auth = {"Authorization": f"Bearer {await make_token(*ALL_SCOPES)}"}
+    search = "/server/api/v2/chats/search"
+    r = await client.get(f"{search}?channel[name]=whatsapp&channel[accountId]=1&channel[accountId]=2&skip=0&skip=1",
+                         headers=auth)
+    assert r.status_code == 400, r.text
+    assert [d["path"] for d in r.json()["details"]] == ["query.channel[accountId]", "query.skip"]
+    assert r.json()["requestId"] == r.headers["x-request-id"]
+    ok = await client.get(f"{search}?labels[]=VIP&labels[]=gym&statuses[]=PENDING&statuses[]=RESOLVED", headers=auth)
+    assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize("path", ["/server/api/v2/scenarios/manage?limit=1&limit=2",
+                                  "/server/files/shared/0123456789abcdef01234567/ab?x=1&x=2"])
+async def test_repeated_parameters_are_refused_on_every_api_path(client: httpx.AsyncClient, path: str) -> None:
+    r = await client.get(path)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_request"
