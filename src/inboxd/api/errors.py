@@ -7,7 +7,6 @@ keep-alive connection, failing the client's next request too."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,11 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from inboxd.api.responses import JSON
-from inboxd.domain.errors import ApiError, database_unavailable, json_path
+from inboxd.domain.errors import ApiError, json_path
 from inboxd.logs import REQUEST_ID
-from inboxd.store.db import DatabaseUnavailable
-
-log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
     404: "not_found",
@@ -77,14 +73,6 @@ def install(app: FastAPI) -> None:
         error = ApiError(str(exc.detail), code=code, headers=headers)
         error.status = exc.status_code
         return error_response(error)
-
-    @app.exception_handler(DatabaseUnavailable)
-    async def _database_down(request: Request, exc: DatabaseUnavailable) -> JSON:
-        # A send, a webhook from Meta (which then retries it), any read: 503, never a 500.
-        # the route's template, not the path: a public file link carries its token in the path
-        route = getattr(request.scope.get("route"), "path", "?")
-        log.warning("database unavailable on %s %s: %s", request.method, route, exc)
-        return error_response(database_unavailable())
 
 
 def allowed_methods(request: Request) -> str | None:

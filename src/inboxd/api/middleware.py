@@ -18,10 +18,11 @@ from inboxd import metrics
 from inboxd.api.auth import TokenCache, principal
 from inboxd.api.errors import error_body, internal_error
 from inboxd.api.limiter import RateLimiter
-from inboxd.domain.errors import ApiError, InvalidRequest, PayloadTooLarge, RateLimited, problem
+from inboxd.domain.errors import ApiError, InvalidRequest, PayloadTooLarge, RateLimited, database_unavailable, problem
 from inboxd.domain.ids import new_id
 from inboxd.domain.rate_limits import Policy, policy_header, state_header
 from inboxd.logs import REQUEST_ID
+from inboxd.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("inboxd.access")
@@ -85,6 +86,12 @@ class RequestMiddleware:
                 await send_error(sending, refusal)
             else:
                 await self.app(scope, receive, sending)
+        except DatabaseUnavailable as exc:  # a route's, or the limiter's token lookup: 503 (Meta retries a webhook)
+            log.warning("database unavailable on %s %s: %s", scope["method"], _route(scope), exc)
+            if status:
+                raise
+            status = 503
+            await send_error(sending, database_unavailable())
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], _route(scope))
             if status:  # the answer has begun: nothing valid can follow (the server closes the connection)
