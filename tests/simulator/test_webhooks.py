@@ -83,7 +83,9 @@ async def test_a_failing_callback_is_retried_with_backoff(receiver: Receiver) ->
     async with running_simulator(quick_config(callback_url=receiver.url)) as simulator:
         inbound = await simulator.user_writes(DANA)
         await eventually(lambda: any(m["id"] == inbound for m in receiver.messages()[2:]), within=15)
-        deliveries = simulator.sim.webhooks.stats()["recent"]
+        # the simulator records an attempt once its POST has returned, a moment after the receiver saw it
+        deliveries = await eventually(lambda: len(simulator.sim.webhooks.stats()["recent"]) >= 3
+                                      and simulator.sim.webhooks.stats()["recent"], within=15)
         assert [d["http_status"] for d in deliveries[:3]] == [503, 503, 200]
         assert [d["attempt"] for d in deliveries[:3]] == [1, 2, 3]
         gaps = [b["at"] - a["at"] for a, b in zip(deliveries, deliveries[1:3], strict=False)]
