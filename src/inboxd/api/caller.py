@@ -1,7 +1,7 @@
-"""Who is calling: an API token (every request today), or an agent signed in to the web inbox
-(browser sessions, a later addition, set `request.state.agent` to the agent's row). The chat
-lifecycle records the caller on every transition, and an agent's own actions (take, a session
-message) apply to them."""
+"""Who is calling: an API token (`request.state.token`), or an agent signed in to the web inbox
+(a session cookie: `request.state.agent` is the agent's row), as `api.deps.require` found it.
+The chat lifecycle records the caller on every transition, and an agent's own actions (take, a
+session message) apply to them."""
 
 from __future__ import annotations
 

@@ -515,3 +515,34 @@ SCHEMAS: dict[str, Schema] = {
     "SimulatorTemplate": SIM_TEMPLATE,
     "SimulatorTemplates": SIM_TEMPLATES,
 }
+
+# ----------------------------------------------------------------------------- sign-in (docs/sign-in.md)
+
+_AGENT_EXAMPLE = {
+    "uid": "4d170fc7-5cd6-4496-98e4-f4f03a11456e", "email": "tyler@example.com", "displayName": "Tyler",
+    "crmId": "crm-7", "roles": ["agent"], "departments": ["customer_service"], "active": True, "presence": "online",
+    "maxOpenChats": 20, "openChats": 3, "created": "2025-11-11T08:00:04.000Z", "updatedAt": "2025-11-11T08:00:04.000Z",
+}
+_CSRF_EXAMPLE = "6c0d0f2f3c8e4f7d9b1a2e3c4d5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7"
+AGENT = obj(
+    {"uid": STRING, "email": STRING, "displayName": STRING, "crmId": nullable(STRING), "roles": array(STRING),
+     "departments": array(STRING), "active": BOOLEAN,
+     "presence": {"type": "string", "enum": ["online", "away", "offline"]}, "maxOpenChats": nullable(INTEGER),
+     "openChats": INTEGER, "created": ISO_TIME, "updatedAt": ISO_TIME},
+    description="An agent (never a password or its hash). `openChats`: their PENDING and ASSIGNED chats.",
+    example=_AGENT_EXAMPLE,
+)
+SIGNED_IN = obj(
+    {"success": TRUE, "agent": ref("Agent"),
+     "csrfToken": {"type": "string", "description": "Send it as X-CSRF-Token with every POST, PUT, PATCH, DELETE."}},
+    description="Signed in: the agent, and the session's CSRF token (the session itself is the cookie).",
+    example={"success": True, "agent": _AGENT_EXAMPLE, "csrfToken": _CSRF_EXAMPLE},
+)
+SIGNED_IN_SESSION = obj(
+    {"success": TRUE, "agent": ref("Agent"), "csrfToken": STRING,
+     "scopes": array(STRING, description="What the agent's role allows (scope names, as tokens hold them).")},
+    description="The signed-in agent, the session's CSRF token, and the scopes of their role.",
+    example={"success": True, "agent": _AGENT_EXAMPLE, "csrfToken": _CSRF_EXAMPLE,
+             "scopes": ["List all chats", "Manage all chats", "Send session message", "View all chats"]},
+)
+SCHEMAS.update({"Agent": AGENT, "SignedIn": SIGNED_IN, "SignedInSession": SIGNED_IN_SESSION})

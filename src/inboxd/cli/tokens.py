@@ -24,7 +24,7 @@ def create(
         list[str] | None,
         typer.Option("--scope", help='A scope, by name ("Send session message") or slug (send-session-message). Repeat.'),
     ] = None,
-    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant every scope (Texter's 19 and inboxd's Manage agents).")] = False,
+    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant every scope (Texter's 19 and inboxd's Manage agents, Manage API tokens).")] = False,
     rate: Annotated[
         float | None,
         typer.Option("--rate", min=0.001, help="Its own rate limit, requests/s (default INBOXD_RATE_LIMIT_PER_SECOND)."),

@@ -21,7 +21,7 @@ from inboxd.store.tokens import TokenRecord
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # "token" (later: "agent")
+    kind: str  # "token" or "agent"
     id: str
     # None: every event; otherwise called for each event before it is sent.
     visible: Callable[[LiveEvent], bool] | None = None
@@ -29,5 +29,8 @@ class Principal:
 
 def principal_for(request: Request) -> Principal:
     """The principal of a request that passed the route's `require(...)` check."""
+    agent = getattr(request.state, "agent", None)
+    if agent is not None:
+        return Principal("agent", str(agent["uid"]))
     token: TokenRecord = request.state.token
     return Principal("token", token.id)
