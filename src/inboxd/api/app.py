@@ -19,6 +19,8 @@ from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateL
 from inboxd.api.responses import JSON
 from inboxd.api.routes import agents as agent_routes
 from inboxd.api.routes import auth as auth_routes
+from inboxd.api.routes import channels as channel_routes
+from inboxd.api.routes import tokens as token_routes
 from inboxd.api.routes import (
     chat_lifecycle,
     chats,
@@ -58,6 +60,8 @@ def api_router() -> APIRouter:
     for module in (label_routes, unread_routes):  # labels and unread counts (docs/labels.md)
         router.include_router(module.router)
     router.include_router(auth_routes.router)  # sign-in for the web inbox (docs/sign-in.md)
+    router.include_router(token_routes.router)  # API tokens from the web inbox's settings
+    router.include_router(channel_routes.router)  # the channel accounts, with their health
     return router
 
 

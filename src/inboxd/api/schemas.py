@@ -545,4 +545,47 @@ SIGNED_IN_SESSION = obj(
     example={"success": True, "agent": _AGENT_EXAMPLE, "csrfToken": _CSRF_EXAMPLE,
              "scopes": ["List all chats", "Manage all chats", "Send session message", "View all chats"]},
 )
-SCHEMAS.update({"Agent": AGENT, "SignedIn": SIGNED_IN, "SignedInSession": SIGNED_IN_SESSION})
+
+_TOKEN_EXAMPLE = {"id": "6912a3b1d0c2473c648f3cd2", "name": "CRM sync", "scopes": ["List all chats", "Send session message"],
+                  "created": "2025-11-11T08:00:04.000Z", "lastUsed": None, "revoked": None,
+                  "rateLimit": {"perSecond": 20.0, "burst": 40}}
+TOKEN = obj(
+    {"id": ID, "name": STRING, "scopes": array(STRING), "created": ISO_TIME, "lastUsed": nullable(ISO_TIME),
+     "revoked": nullable(ISO_TIME),
+     "rateLimit": nullable(obj({"perSecond": NUMBER, "burst": INTEGER}))},
+    description="An API token, never its secret. `rateLimit`: its own limit (null: the configured default).",
+    example=_TOKEN_EXAMPLE,
+)
+TOKEN_LIST = obj({"success": TRUE, "total": {"type": "integer", "minimum": 0}, "tokens": array(ref("ApiToken"))},
+                 description="Every API token, revoked ones too, oldest first.",
+                 example={"success": True, "total": 1, "tokens": [_TOKEN_EXAMPLE]})
+TOKEN_CREATED = obj(
+    {"success": TRUE, "token": ref("ApiToken"),
+     "secret": {"type": "string", "description": "The token itself: shown this once, stored only as its SHA-256."}},
+    description="The new token, and its secret (shown once).",
+    example={"success": True, "token": _TOKEN_EXAMPLE, "secret": "inboxd_" + "x" * 43},
+)
+_CHANNEL_EXAMPLE = {
+    "id": "6912a0c4d0c2473c648f3ca1", "channel": "whatsapp", "accountId": ACCOUNT, "phoneNumberId": "106540352242922",
+    "wabaId": "102290129340398", "graphUrl": "https://graph.facebook.com", "apiVersion": "v23.0", "mps": 80,
+    "sandbox": False, "readReceipts": True, "created": "2025-11-11T08:00:04.000Z",
+    "defaultDepartment": "customer_service", "resolutionMessage": "Thanks! We are here if you need us.",
+    "health": {"status": "warning", "openProblems": 1, "errors": 0, "warnings": 1, "qualityRating": "GREEN"},
+}
+CHANNEL_ACCOUNT = obj(
+    {"id": ID, "channel": STRING, "accountId": STRING, "phoneNumberId": STRING, "wabaId": nullable(STRING),
+     "graphUrl": STRING, "apiVersion": STRING, "mps": INTEGER, "sandbox": BOOLEAN, "readReceipts": BOOLEAN,
+     "created": ISO_TIME, "defaultDepartment": nullable(STRING), "resolutionMessage": nullable(STRING),
+     "health": obj({"status": {"type": "string", "enum": ["ok", "warning", "error"]},
+                    "openProblems": INTEGER, "errors": INTEGER, "warnings": INTEGER,
+                    "qualityRating": nullable(STRING)})},
+    description="A channel account, without its credentials, and its health at a glance.",
+    example=_CHANNEL_EXAMPLE,
+)
+CHANNEL_ACCOUNT_LIST = obj(
+    {"success": TRUE, "total": {"type": "integer", "minimum": 0}, "channels": array(ref("ChannelAccount"))},
+    description="Every channel account.", example={"success": True, "total": 1, "channels": [_CHANNEL_EXAMPLE]},
+)
+SCHEMAS.update({"Agent": AGENT, "SignedIn": SIGNED_IN, "SignedInSession": SIGNED_IN_SESSION, "ApiToken": TOKEN,
+                "TokenList": TOKEN_LIST, "TokenCreated": TOKEN_CREATED, "ChannelAccount": CHANNEL_ACCOUNT,
+                "ChannelAccountList": CHANNEL_ACCOUNT_LIST})
