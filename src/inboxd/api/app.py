@@ -20,7 +20,6 @@ from inboxd.api.responses import JSON
 from inboxd.api.routes import agents as agent_routes
 from inboxd.api.routes import auth as auth_routes
 from inboxd.api.routes import channels as channel_routes
-from inboxd.api.routes import tokens as token_routes
 from inboxd.api.routes import (
     chat_lifecycle,
     chats,
@@ -34,6 +33,7 @@ from inboxd.api.routes import (
     webhooks_whatsapp,
 )
 from inboxd.api.routes import labels as label_routes
+from inboxd.api.routes import tokens as token_routes
 from inboxd.api.routes import unread as unread_routes
 from inboxd.config import Settings, default_policy
 from inboxd.services import Services
