@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.agents.credentials import verify_credentials
+from inboxd.agents.visibility import ChatView, view_for
 from inboxd.domain import sessions as rules
 from inboxd.domain.agents import email_key, scopes_for_roles
 from inboxd.domain.clock import now_ms
@@ -44,6 +45,7 @@ class AgentSession:
     scopes: frozenset[str]
     expires_at: int
     csrf_token: str
+    view: ChatView | None = None  # the chats they see (None: every chat; `agents.visibility`)
 
     @property
     def agent_uid(self) -> str:
@@ -61,7 +63,7 @@ class SessionCache:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[float, store.SessionRow | None]] = {}
+        self._cache: dict[str, tuple[float, AgentSession | None]] = {}
 
     async def lookup(self, secret: str) -> AgentSession | None:
         """The live session of this secret: not revoked, not expired, its agent active."""
@@ -69,20 +71,29 @@ class SessionCache:
         cached = self._cache.get(key)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.TTL_SECONDS:
-            row = cached[1]
+            session = cached[1]
         else:
             async with self.db.read() as conn:
                 row = await store.find_session(conn, secret)
+            session = _live(row, secret)
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[key] = (now, row)
-        if row is None or row.revoked_at is not None or row.expires_at <= now_ms() or not row.agent["active"]:
+            self._cache[key] = (now, session)
+        if session is None or session.expires_at <= now_ms():
             return None
-        scopes = frozenset(s.value for s in scopes_for_roles(list(row.agent["roles"])))
-        return AgentSession(row.id, row.agent, scopes, row.expires_at, rules.csrf_token_for(secret))
+        return session
 
     def forget(self, secret: str) -> None:
         self._cache.pop(hash_token(secret), None)
+
+
+def _live(row: store.SessionRow | None, secret: str) -> AgentSession | None:
+    if row is None or row.revoked_at is not None or not row.agent["active"]:
+        return None
+    roles = list(row.agent["roles"])
+    scopes = frozenset(s.value for s in scopes_for_roles(roles))
+    view = view_for(roles, str(row.agent["uid"]), row.departments)
+    return AgentSession(row.id, row.agent, scopes, row.expires_at, rules.csrf_token_for(secret), view)
 
 
 async def sign_in(db: Database, email: str, password: str, *, session_hours: float) -> tuple[str, str]:

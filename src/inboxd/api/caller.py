@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import Request
 
+from inboxd.agents.sessions import AgentSession
+from inboxd.agents.visibility import ChatView
 from inboxd.domain.lifecycle import Actor
 
 
@@ -23,3 +25,9 @@ def actor_of(request: Request) -> Actor:
         return Actor("agent", agent["uid"], agent["display_name"])
     token = request.state.token
     return Actor("apiToken", token.id, token.name)
+
+
+def chat_view(request: Request) -> ChatView | None:
+    """The chats the caller sees (`agents.visibility`): None for a token or an admin (every chat)."""
+    credential = getattr(request.state, "credential", None)
+    return credential.view if isinstance(credential, AgentSession) else None

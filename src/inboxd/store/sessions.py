@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.ids import new_id
 from inboxd.store.agents import AGENT_COLUMNS
-from inboxd.store.tables import agent_sessions, agents, login_failures
+from inboxd.store.tables import agent_sessions, agents, department_members, login_failures
 from inboxd.store.tokens import hash_token
 
 
@@ -22,6 +22,7 @@ class SessionRow:
     created_at: int
     expires_at: int
     revoked_at: int | None
+    departments: frozenset[str] = frozenset()  # the agent's, read with the session
 
 
 async def create_session(conn: AsyncConnection, agent_uid: str, secret: str, *, now: int, expires_at: int) -> str:
@@ -41,13 +42,18 @@ _FIND = (
 )
 
 
+_DEPARTMENTS = sa.select(department_members.c.department_id).where(
+    department_members.c.agent_uid == sa.bindparam("b_uid"))
+
+
 async def find_session(conn: AsyncConnection, secret: str) -> SessionRow | None:
     """The session whose cookie holds `secret` (revoked or expired ones too), with its agent."""
     row = (await conn.execute(_FIND, {"b_hash": hash_token(secret)})).mappings().first()
     if row is None:
         return None
+    departments = await conn.execute(_DEPARTMENTS, {"b_uid": row["uid"]})
     return SessionRow(row["session_id"], row, row["session_created_at"], row["session_expires_at"],
-                      row["session_revoked_at"])
+                      row["session_revoked_at"], frozenset(departments.scalars()))
 
 
 async def revoke_session(conn: AsyncConnection, session_id: str, now: int) -> bool:
