@@ -100,6 +100,19 @@ class Directory:
             await self._update(conn, uid, {"presence": presence}, None, now_ms())
         return await self.get_agent(uid)
 
+    async def follow_streams(self, conn: AsyncConnection, uid: str, *, streaming: bool, now: int) -> None:
+        """Presence from live streams (agents/presence.py), on the caller's transaction: an active
+        agent who opened a stream turns online unless they are away (or already online); one whose
+        last stream closed turns offline. Other presences set by hand are kept while streaming."""
+        await assignment.lock(conn)
+        row = await store.get_agent(conn, uid)
+        if row is None or not row["active"]:
+            return
+        if streaming and row["presence"] == Presence.OFFLINE:
+            await self._update(conn, uid, {"presence": Presence.ONLINE.value}, None, now)
+        elif not streaming and row["presence"] != Presence.OFFLINE:
+            await self._update(conn, uid, {"presence": Presence.OFFLINE.value}, None, now)
+
     async def _update(
         self, conn: AsyncConnection, uid: str, values: dict[str, Any], departments: list[str] | None, now: int
     ) -> None:
