@@ -254,6 +254,12 @@ async def _open_chats_in(conn: AsyncConnection, department_id: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+async def render_agent(conn: AsyncConnection, uid: str) -> dict[str, Any] | None:
+    """The Agent object as it is on this connection now (the live log's `agent.updated`)."""
+    row = await store.get_agent(conn, uid) if is_uid(uid) else None
+    return (await _rendered_agents(conn, [row]))[0] if row is not None else None
+
+
 async def _rendered_agents(conn: AsyncConnection, rows: list[Any]) -> list[dict[str, Any]]:
     uids = [r["uid"] for r in rows]
     departments = await store.departments_by_agent(conn, uids)
