@@ -195,7 +195,15 @@ async def list_runs(
 # --- authoring: copy, create empty, drafts, revisions, components ----------------------------
 
 ScenarioId = Annotated[str, Path(alias="scenarioId")]
-Version = Annotated[int, Path(ge=1, le=2_000_000_000, description="the revision's version (1, 2, …)")]
+# A path parameter names a thing or nothing (404), as every other path parameter: not a 400.
+Version = Annotated[str, Path(description="the revision's version (1, 2, …)")]
+MAX_VERSION = 2_000_000_000
+
+
+def _version(scenario_id: str, version: str) -> int:
+    if not (version.isascii() and version.isdigit() and len(version) <= 10 and 1 <= int(version) <= MAX_VERSION):
+        raise authoring.revision_not_found(scenario_id, version)
+    return int(version)
 
 
 # The documented answers of the authoring endpoints (api/contract.py).
@@ -370,4 +378,5 @@ async def create_revision(
 async def delete_revision(
     scenario_id: ScenarioId, version: Version, services: Annotated[Services, Depends(get_services)]
 ) -> JSON:
-    return await _changed(services, scenario_id, lambda conn: authoring.delete_revision(conn, scenario_id, version))
+    number = _version(scenario_id, version)
+    return await _changed(services, scenario_id, lambda conn: authoring.delete_revision(conn, scenario_id, number))
