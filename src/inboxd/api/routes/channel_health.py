@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from inboxd.api.contract import answers, ok
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
 from inboxd.api.schemas import PROBLEM_ID
@@ -34,7 +34,8 @@ def problem_not_found(problem_id: str) -> NotFound:
     description="The active problems (with `includeResolved`, also resolved ones), newest first: "
     "`{total, problems}`. Any valid token. See docs/channel-health.md.",
     **require(),
-    **answers(ok("ProblemList")),
+    **answers(ok("ProblemList", links={"Resolve": link("Resolve Channel Health Problem",
+                                                       problemId="$response.body#/problems/0/_id")})),
 )
 async def list_problems(
     services: Annotated[Services, Depends(get_services)],
