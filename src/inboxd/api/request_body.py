@@ -73,12 +73,14 @@ def is_json_type(content_type: str | None) -> bool:
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-def body_examples(examples: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
-    """`openapi_extra` documenting a JSON body that the route reads itself (by example)."""
+def body_examples(examples: dict[str, Any], *, required: bool = True, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON body that the route reads itself (by example; `schema`,
+    e.g. `api.schemas.ref("LabelCreateRequest")`, when the body has one: the fuzzer then makes
+    bodies the route takes, so the stateful links run)."""
     return {
         "requestBody": {
             "required": required,
-            "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}},
+            "content": {"application/json": {"schema": schema or {"type": "object"}, "examples": examples}},
         }
     }
 

@@ -694,3 +694,49 @@ SCHEMAS.update({
     "SimulatorAccessToken": SIM_ACCESS_TOKEN,
     "SimulatorQuality": SIM_QUALITY,
 })
+
+# ----------------------------------------------------------------------------- request bodies
+# The bodies of the resources the fuzzer creates, gets, updates and deletes through the links
+# (labels, departments, agents): as strict as the routes' own checks (`domain.labels`,
+# `agents.requests`), never stricter, so that what the schema refuses the route refuses too.
+
+_SLUG = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-z0-9]+(?:[_-][a-z0-9]+)*$"}
+_UUID = {"type": "string", "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}
+_COLOR = {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}
+_LABEL_NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+LABEL_CREATE = obj({"id": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^/\\x00-\\x1f\\x7f]+$"},
+                    "name": _LABEL_NAME, "color": _COLOR},
+                   required=["id", "name"], additionalProperties=False)
+LABEL_UPDATE = obj({"name": _LABEL_NAME, "color": _COLOR}, required=[], minProperties=1, additionalProperties=False)
+_DEPARTMENT_FIELDS: dict[str, Schema] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "assignment": {"type": "string", "enum": ["manual", "round_robin"]},
+    "members": array(_UUID, maxItems=1000),
+}
+DEPARTMENT_CREATE = obj({"id": _SLUG, **_DEPARTMENT_FIELDS}, required=["id", "name"], additionalProperties=False)
+DEPARTMENT_UPDATE = obj(_DEPARTMENT_FIELDS, required=[], additionalProperties=False)
+_PRESENCE = {"type": "string", "enum": ["online", "away", "offline"]}
+_AGENT_FIELDS: dict[str, Schema] = {
+    "email": {"type": "string", "minLength": 3, "maxLength": 320, "pattern": "^[^@\\s]+@[^@\\s]+$"},
+    "displayName": {"type": "string", "minLength": 1, "maxLength": 255},
+    "crmId": nullable({"type": "string", "minLength": 1, "maxLength": 255}),
+    "roles": array({"type": "string", "enum": ["admin", "agent"]}, minItems=1),
+    "departments": array(_SLUG, maxItems=1000),
+    "active": BOOLEAN,
+    "presence": _PRESENCE,
+    "maxOpenChats": nullable({"type": "integer", "minimum": 1, "maximum": 100_000}),
+    "password": {"type": "string", "minLength": 8, "maxLength": 1024},
+}
+AGENT_CREATE = obj(_AGENT_FIELDS, required=["email", "displayName"], additionalProperties=False)
+AGENT_UPDATE = obj(_AGENT_FIELDS, required=[], additionalProperties=False)
+PRESENCE_UPDATE = obj({"presence": _PRESENCE}, additionalProperties=False)
+
+SCHEMAS.update({
+    "LabelCreateRequest": LABEL_CREATE,
+    "LabelUpdateRequest": LABEL_UPDATE,
+    "DepartmentCreateRequest": DEPARTMENT_CREATE,
+    "DepartmentUpdateRequest": DEPARTMENT_UPDATE,
+    "AgentCreateRequest": AGENT_CREATE,
+    "AgentUpdateRequest": AGENT_UPDATE,
+    "PresenceRequest": PRESENCE_UPDATE,
+})

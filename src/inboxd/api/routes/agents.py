@@ -13,7 +13,7 @@ from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import body_examples, json_body
 from inboxd.api.responses import JSON
-from inboxd.api.schemas import AGENT_UID
+from inboxd.api.schemas import AGENT_UID, ref
 from inboxd.domain.errors import Conflict, agent_not_found, department_not_found
 from inboxd.domain.scopes import Scope
 from inboxd.services import Services
@@ -61,7 +61,8 @@ async def list_agents(services: Svc) -> JSON:
     description="`email` and `displayName` required; `password` (8–1024 characters) is stored as an argon2 hash "
                 "and never returned. Answers 201 with the Agent.",
     status_code=201,
-    **require(_MANAGE, openapi_extra=body_examples({"agent": _AGENT_EXAMPLE})),
+    **require(_MANAGE, openapi_extra=body_examples({"agent": _AGENT_EXAMPLE},
+                                                   schema=ref("AgentCreateRequest"))),
     **answers(ok("Agent", 201, links=_AGENT_LINKS), NO_DEPARTMENT, EMAIL_TAKEN, CRM_ID_TAKEN),
 )
 async def create_agent(request: Request, services: Svc) -> JSON:
@@ -80,7 +81,8 @@ async def get_agent(uid: str, services: Svc) -> JSON:
     description="Any field of Create Agent; `departments` replaces the agent's; `active: false` deactivates "
                 "(their open chats wait in their departments again). Answers the Agent.",
     **require(_MANAGE, openapi_extra=body_examples({"capacity": {"value": {"maxOpenChats": 30}},
-                                                    "deactivate": {"value": {"active": False}}})),
+                                                    "deactivate": {"value": {"active": False}}},
+                                                   schema=ref("AgentUpdateRequest"))),
     **answers(ok("Agent"), NO_AGENT, NO_DEPARTMENT, EMAIL_TAKEN, CRM_ID_TAKEN),
 )
 async def update_agent(uid: str, request: Request, services: Svc) -> JSON:
@@ -92,7 +94,8 @@ async def update_agent(uid: str, request: Request, services: Svc) -> JSON:
     summary="Set Agent Presence (inboxd)",
     description="`online`, `away` or `offline`. Round robin gives chats to online agents only; an agent coming "
                 "online takes the waiting chats of their departments, oldest first. Answers the Agent.",
-    **require(_MANAGE, openapi_extra=body_examples({"online": {"value": {"presence": "online"}}})),
+    **require(_MANAGE, openapi_extra=body_examples({"online": {"value": {"presence": "online"}}},
+                                                   schema=ref("PresenceRequest"))),
     **answers(ok("Agent"), NO_AGENT),
 )
 async def set_presence(uid: str, request: Request, services: Svc) -> JSON:
@@ -111,7 +114,8 @@ async def list_departments(services: Svc) -> JSON:
     description="`id` (a slug such as `customer_service`), `name`, `assignment` (`manual` or `round_robin`, "
                 "default manual), `members` (agent uids). Answers 201 with the Department.",
     status_code=201,
-    **require(_MANAGE, openapi_extra=body_examples({"department": _DEPARTMENT_EXAMPLE})),
+    **require(_MANAGE, openapi_extra=body_examples({"department": _DEPARTMENT_EXAMPLE},
+                                                   schema=ref("DepartmentCreateRequest"))),
     **answers(ok("Department", 201, links=_DEPARTMENT_LINKS),
               Conflict("A department with the id 'customer_service' already exists.", code="department_exists",
                        details=[{"path": "body.id", "reason": "already exists"}])),
@@ -125,7 +129,8 @@ async def create_department(request: Request, services: Svc) -> JSON:
     "/departments/{departmentId}",
     summary="Update Department (inboxd)",
     description="`name`, `assignment`, `members` (replaces them). Answers the Department.",
-    **require(_MANAGE, openapi_extra=body_examples({"round robin": {"value": {"assignment": "round_robin"}}})),
+    **require(_MANAGE, openapi_extra=body_examples({"round robin": {"value": {"assignment": "round_robin"}}},
+                                                   schema=ref("DepartmentUpdateRequest"))),
     **answers(ok("Department", links={"DeleteDepartment": _DEPARTMENT_LINKS["DeleteDepartment"]}), NO_DEPARTMENT),
 )
 async def update_department(departmentId: str, request: Request, services: Svc) -> JSON:  # noqa: N803

@@ -13,7 +13,7 @@ from inboxd.api.deps import get_services, require
 from inboxd.api.query import int_param
 from inboxd.api.request_body import body_examples, json_body
 from inboxd.api.responses import JSON
-from inboxd.api.schemas import CHAT_ID
+from inboxd.api.schemas import CHAT_ID, ref
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import Conflict, InvalidRequest, NotFound, Problems, RuleRefused, chat_not_found, problem
 from inboxd.domain.ids import is_id
@@ -93,7 +93,8 @@ async def get_label(labelId: str, services: Annotated[Services, Depends(get_serv
     description="`id` (1–100 characters, no `/`), `name` (1–100), `color` (#RRGGBB, default #555555). "
     "An existing id (system labels included) is 409 `label_exists`. Answers the label.",
     **require(Scope.MANAGE_LABELS, openapi_extra=body_examples(
-        {"label": {"value": {"id": "important", "name": "Important!", "color": "#a83236"}}})),
+        {"label": {"value": {"id": "important", "name": "Important!", "color": "#a83236"}}},
+        schema=ref("LabelCreateRequest"))),
     **answers(ok("Label", links=_LABEL_LINKS), LABEL_EXISTS),
 )
 async def create_label(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
@@ -112,7 +113,8 @@ async def create_label(request: Request, services: Annotated[Services, Depends(g
     "/labels/{labelId}",
     summary="Update Existing Label",
     description='`name` and/or `color` (system labels too). Answers `"OK"`.',
-    **require(Scope.MANAGE_LABELS, openapi_extra=body_examples({"rename": {"value": {"name": "Very important"}}})),
+    **require(Scope.MANAGE_LABELS, openapi_extra=body_examples({"rename": {"value": {"name": "Very important"}}},
+                                                               schema=ref("LabelUpdateRequest"))),
     **answers(ok("OkString"), NO_LABEL),
 )
 async def update_label(
