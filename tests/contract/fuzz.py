@@ -8,7 +8,7 @@ The server: SQLite in a fresh data directory, no workers (only requests write, s
 a token holding every scope with a rate limit the fuzzer will not reach. Seeded first, through
 the store and the API, with what the operations need to get past their 404s: a channel account
 (its Graph URL a closed loopback port), chats whose 24-hour window is open, a stored file and a
-public link to it, a template with an APPROVED localization, a scenario. The account's Graph is a
+public link to it, a template with an APPROVED localization, a scenario, a quick reply. The account's Graph is a
 standalone `inboxd simulator` (no webhooks back: they would be writes no request made). schemathesis gets
 their ids as dictionaries for the path parameters, positive and negative data, the document's
 links for stateful sequences, and time-boxed phases (examples, coverage, fuzzing, stateful).
@@ -118,6 +118,12 @@ def seed_through_the_api(url: str, token: str, db_url: str) -> dict[str, Any]:
             approved.append((made.json()["_id"], language, components))
         scenario = http.post(f"{API}/scenarios/manage/import", json=_scenario())
         scenario.raise_for_status()
+        quick_reply = http.post(f"{API}/quick-replies", json={
+            "send": {"contents": [{"type": "text", "text": "Thanks for reaching out!"}],
+                     "target": [{"name": "whatsapp", "accountId": ACCOUNT}]},
+            "display": {"position": "top", "title": "Greeting"},
+        })
+        quick_reply.raise_for_status()
 
     async def approve() -> None:  # what Meta's approval webhook would do (the simulator sends none here)
         db = Database(db_url)
@@ -134,7 +140,8 @@ def seed_through_the_api(url: str, token: str, db_url: str) -> dict[str, Any]:
             await db.dispose()
 
     asyncio.run(approve())
-    return {"file": file_id, "share_token": share.json()["token"], "scenario": scenario.json()["_id"]}
+    return {"file": file_id, "share_token": share.json()["token"], "scenario": scenario.json()["_id"],
+            "quick_reply": quick_reply.json()["_id"]}
 
 
 def _scenario() -> dict[str, Any]:
@@ -153,10 +160,12 @@ def config_file(work: Path, token: str, ids: dict[str, Any], *, seconds: float, 
     values = {
         "chats": ids["chats"], "files": [ids["file"]], "tokens": [ids["share_token"]], "accounts": [ACCOUNT],
         "templates": [name for name, _, _ in TEMPLATES], "scenarios": [ids["scenario"]], "languages": ["en", "he"],
+        "quick_replies": [ids["quick_reply"]],
     }
     bindings = {
         "path.chatId": "chats", "path.fileId": "files", "path.token": "tokens", "path.accountId": "accounts",
         "path.templateName": "templates", "path.scenarioId": "scenarios", "path.language": "languages",
+        "path.quickReplyId": "quick_replies",
     }
     lines = [
         f'headers = {{ Authorization = "Bearer {token}" }}',
@@ -173,6 +182,9 @@ def config_file(work: Path, token: str, ids: dict[str, Any], *, seconds: float, 
     ]
     for name, items in values.items():
         lines += [f"[dictionaries.{name}]", "values = [" + ", ".join(f'"{v}"' for v in items) + "]", ""]
+    # The live stream never ends: schemathesis reads it for this long (or 2 events), then checks
+    # what it got, instead of spending the whole request timeout on each call.
+    lines += ["[[operations]]", f'include-path = "{API}/live"', "request-timeout = 2", "max-stream-events = 2", ""]
     path = work / "schemathesis.toml"
     path.write_text("\n".join(lines))
     return path

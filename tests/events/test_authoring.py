@@ -319,7 +319,7 @@ async def test_odd_bodies_never_500(api: httpx.AsyncClient, receiver: Receiver) 
                 r = await api.patch(f"{MANAGE}/{sid}/draft", json=[{k: v for k, v in body.items()
                                                                     if k in (*operation.field_names, "op")}])
                 assert r.status_code in (200, 400), (op, field, value, r.text)
-    for value in odd:
+    for value in odd:  # json=None sends no body at all: 400, a body is required
         r = await api.patch(f"{MANAGE}/{sid}/draft", json=value)
         assert r.status_code == 400, (value, r.text)
         for path in ("copy", "revisions"):
@@ -330,6 +330,16 @@ async def test_odd_bodies_never_500(api: httpx.AsyncClient, receiver: Receiver) 
     for raw in (b"{not json", b"[" * 1000 + b"]" * 1000, b'{"operations": ' + b"[" * 300 + b"]" * 300 + b"}"):
         r = await api.patch(f"{MANAGE}/{sid}/draft", content=raw, headers={"Content-Type": "application/json"})
         assert r.status_code == 400, r.text
+    # The one rule (api/request_body.json_body): a JSON body not sent as JSON is 415, whatever it holds;
+    # no body is 400 whatever its type; a body sent as JSON that does not parse is 400 (above).
+    rename = b'[{"op": "rename", "name": "never"}]'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        r = await api.patch(f"{MANAGE}/{sid}/draft", content=rename, headers=headers)
+        assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type", (content_type, r.text)
+        r = await api.patch(f"{MANAGE}/{sid}/draft", content=b"", headers=headers)
+        assert r.status_code == 400 and r.json()["details"] == [{"path": "body", "reason": "is required"}], r.text
+    assert all(d["name"] != "never" for d in (await scenario_of(api, sid))["drafts"])
 
 
 async def test_copy_refuses_unknown_versions_and_bad_bodies(api: httpx.AsyncClient, receiver: Receiver) -> None:

@@ -19,13 +19,19 @@ BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
 async def json_body(request: Request, *, empty: Any = _REQUIRED) -> Any:
-    """The decoded JSON body, the one reader of every JSON-body route: a body not declared as
-    JSON (`Content-Type: application/json` or `application/*+json`) is 415, one that does not
-    parse is 400. `empty`, when given, is what an empty body means (with any or no type;
-    otherwise an empty body is not JSON either)."""
+    """The decoded JSON body, the one reader of every JSON-body route (docs/contract.md):
+
+    - no body (empty, or only whitespace), with any or no type: `empty` when given (the body is
+      optional), else 400 — there is no content whose type could be wrong;
+    - a body not declared as JSON (`Content-Type: application/json` or `application/*+json`):
+      415, whatever it holds;
+    - a body declared as JSON that does not parse: 400."""
     raw = await request.body()
-    if empty is not _REQUIRED and not raw.strip():
-        return empty
+    if not raw.strip():
+        if empty is not _REQUIRED:
+            return empty
+        raise InvalidRequest("A JSON body is required (Content-Type: application/json).",
+                             details=[problem("body", "is required")])
     if not is_json_type(request.headers.get("content-type")):
         raise UnsupportedMediaType(
             "The body must be JSON, sent with Content-Type: application/json.",
@@ -67,12 +73,14 @@ def is_json_type(content_type: str | None) -> bool:
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-def body_examples(examples: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
-    """`openapi_extra` documenting a JSON body that the route reads itself (by example)."""
+def body_examples(examples: dict[str, Any], *, required: bool = True, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON body that the route reads itself (by example; `schema`,
+    e.g. `api.schemas.ref("LabelCreateRequest")`, when the body has one: the fuzzer then makes
+    bodies the route takes, so the stateful links run)."""
     return {
         "requestBody": {
             "required": required,
-            "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}},
+            "content": {"application/json": {"schema": schema or {"type": "object"}, "examples": examples}},
         }
     }
 

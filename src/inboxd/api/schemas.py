@@ -516,22 +516,234 @@ SCHEMAS: dict[str, Schema] = {
     "SimulatorTemplates": SIM_TEMPLATES,
 }
 
-# ----------------------------------------------------------------------------- sign-in (docs/sign-in.md)
+# ----------------------------------------------------------------------------- chat management, labels
+
+AGENT_UID = "4d170fc7-5cd6-4496-98e4-f4f03a11456e"
+QUICK_REPLY_ID, PROBLEM_ID = "6912a4c0d0c2473c648f3ce1", "68cc1241bafffd81d455e788"
+_CHAT_OBJECT_EXAMPLE = {**_CHAT_FULL_EXAMPLE, "lastMessage": {"type": "text", "text": "Thanks!"}}
+CHAT_OBJECT: Schema = {
+    "allOf": [ref("ChatFull"), obj({"lastMessage": nullable(ref("LastMessage"))}, required=[])],
+    "description": "The Chat object (§5.1), as the chat-management endpoints answer it: Search Chats' rendering "
+                   "and `lastMessage`.",
+    "example": _CHAT_OBJECT_EXAMPLE,
+}
+CHAT_CHANGED: Schema = {
+    "allOf": [ref("Chat"), obj({"success": TRUE})],
+    "description": "Done: `success` and the chat as it now is.",
+    "example": {"success": True, **_CHAT_OBJECT_EXAMPLE},
+}
+CHAT_RESOLVED = obj(
+    {"success": TRUE,
+     "notification": obj({"sent": BOOLEAN, "messageId": ID, "code": STRING, "reason": STRING,
+                          "lastIncomingMessageTimestamp": nullable(EPOCH_MS), "hint": STRING}, required=["sent"],
+                         description="With `notifyClient`: whether the resolution message went, or why not.")},
+    required=["success"],
+    description="The chat is resolved.",
+    example={"success": True, "notification": {"sent": True, "messageId": MESSAGE_ID}},
+)
+CHAT_READ = obj(
+    {"success": TRUE, "unreadCount": {"type": "integer", "enum": [0]},
+     "readReceipt": {"type": "string", "enum": ["sent", "failed", "off", "none"]}},
+    description="The chat is read; `readReceipt`: what became of WhatsApp's read receipt.",
+    example={"success": True, "unreadCount": 0, "readReceipt": "sent"},
+)
+_LABEL_EXAMPLE = {"id": "important", "name": "Important!", "color": "#a83236"}
+LABEL = obj(
+    {"id": STRING, "name": STRING, "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}, "system": TRUE},
+    required=["id", "name", "color"],
+    description="A label (§6); `system: true` on inboxd's own labels.",
+    example=_LABEL_EXAMPLE,
+)
+LABEL_LIST = obj({"total": {"type": "integer", "minimum": 0}, "labels": array(ref("Label"))},
+                 description="One page of the labels (system labels first) and how many there are.",
+                 example={"total": 1, "labels": [_LABEL_EXAMPLE]})
+
+# ----------------------------------------------------------------------------- agents, departments
 
 _AGENT_EXAMPLE = {
-    "uid": "4d170fc7-5cd6-4496-98e4-f4f03a11456e", "email": "tyler@example.com", "displayName": "Tyler",
-    "crmId": "crm-7", "roles": ["agent"], "departments": ["customer_service"], "active": True, "presence": "online",
-    "maxOpenChats": 20, "openChats": 3, "created": "2025-11-11T08:00:04.000Z", "updatedAt": "2025-11-11T08:00:04.000Z",
+    "uid": AGENT_UID, "email": "tyler@example.com", "displayName": "Tyler", "crmId": "crm-7", "roles": ["agent"],
+    "departments": ["customer_service"], "active": True, "presence": "online", "maxOpenChats": 20, "openChats": 3,
+    "created": "2025-11-01T15:48:14.076Z", "updatedAt": "2025-11-01T15:48:14.076Z",
 }
-_CSRF_EXAMPLE = "6c0d0f2f3c8e4f7d9b1a2e3c4d5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7"
 AGENT = obj(
     {"uid": STRING, "email": STRING, "displayName": STRING, "crmId": nullable(STRING), "roles": array(STRING),
      "departments": array(STRING), "active": BOOLEAN,
-     "presence": {"type": "string", "enum": ["online", "away", "offline"]}, "maxOpenChats": nullable(INTEGER),
-     "openChats": INTEGER, "created": ISO_TIME, "updatedAt": ISO_TIME},
-    description="An agent (never a password or its hash). `openChats`: their PENDING and ASSIGNED chats.",
+     "presence": {"type": "string", "enum": ["online", "away", "offline"]},
+     "maxOpenChats": nullable({"type": "integer", "minimum": 0}), "openChats": {"type": "integer", "minimum": 0},
+     "created": ISO_TIME, "updatedAt": ISO_TIME},
+    description="An agent (never their password or its hash); `openChats`: their PENDING and ASSIGNED chats.",
     example=_AGENT_EXAMPLE,
 )
+AGENT_LIST = obj({"total": {"type": "integer", "minimum": 0}, "agents": array(ref("Agent"))},
+                 description="Every agent.", example={"total": 1, "agents": [_AGENT_EXAMPLE]})
+_DEPARTMENT_EXAMPLE = {"id": "customer_service", "name": "Customer service", "assignment": "round_robin",
+                       "members": [AGENT_UID], "created": "2025-11-01T15:48:14.076Z",
+                       "updatedAt": "2025-11-01T15:48:14.076Z"}
+DEPARTMENT = obj(
+    {"id": STRING, "name": STRING, "assignment": {"type": "string", "enum": ["manual", "round_robin"]},
+     "members": array(STRING), "created": ISO_TIME, "updatedAt": ISO_TIME},
+    description="A department: its agents (`members`) and how its waiting chats are handed out.",
+    example=_DEPARTMENT_EXAMPLE,
+)
+DEPARTMENT_LIST = obj({"total": {"type": "integer", "minimum": 0}, "departments": array(ref("Department"))},
+                      description="Every department.", example={"total": 1, "departments": [_DEPARTMENT_EXAMPLE]})
+
+# ----------------------------------------------------------------------------- quick replies
+
+_QUICK_REPLY_EXAMPLE = {
+    "_id": QUICK_REPLY_ID,
+    "send": {"contents": [{"type": "text", "text": "Thanks for reaching out! An agent will reply shortly."}],
+             "target": [{"name": "whatsapp", "accountId": ACCOUNT}]},
+    "display": {"position": "top", "title": "Greeting", "departments": [], "users": []},
+    "metadata": {"created": 1762012091000, "updated": 1762012091000},
+}
+QUICK_REPLY = obj(
+    {"_id": ID,
+     "send": obj({"contents": array(OBJECT), "target": array(obj({"name": STRING, "accountId": STRING, "id": STRING},
+                                                                 required=["name", "accountId"])),
+                  "betweenMessagesDelay": {"type": "number", "minimum": 0}}, required=["contents", "target"]),
+     "display": obj({"position": {"type": "string", "enum": ["top", "main"]}, "title": STRING, "note": STRING,
+                     "departments": array(STRING), "users": array(STRING)}, required=["position", "departments", "users"]),
+     "metadata": obj({"created": EPOCH_MS, "updated": EPOCH_MS, "client": {}}, required=["created", "updated"])},
+    description="A quick reply (§8): what it sends, where, and how the inbox shows it.",
+    example=_QUICK_REPLY_EXAMPLE,
+)
+QUICK_REPLY_LIST = obj({"total": {"type": "integer", "minimum": 0}, "quickReplies": array(ref("QuickReply"))},
+                       description="One page of the quick replies that match, and how many match.",
+                       example={"total": 1, "quickReplies": [_QUICK_REPLY_EXAMPLE]})
+
+# ----------------------------------------------------------------------------- channel health
+
+_PROBLEM_EXAMPLE = {
+    "_id": PROBLEM_ID, "channel": "whatsapp", "accountId": ACCOUNT,
+    "name": "whatsapp_business_has_limited_messaging_availability", "caseId": "9f2c" * 16, "severity": "error",
+    "impairedFunctionality": {"send": True, "receive": False},
+    "message": "The Business has not passed business verification. It can start conversations with only 250 "
+               "customers a day.",
+    "instruction": "Visit business settings and start or resolve the business verification request.",
+    "createdAt": 1758204481268, "startedAt": 1758204400000,
+    "source": {"kind": "webhook", "field": "business_capability_update", "limit": 250},
+}
+PROBLEM = obj(
+    {"_id": ID, "channel": STRING, "accountId": STRING, "name": STRING, "caseId": STRING,
+     "severity": {"type": "string", "enum": ["error", "warning"]},
+     "impairedFunctionality": obj({"send": BOOLEAN, "receive": BOOLEAN}, required=[]), "message": STRING,
+     "instruction": STRING, "createdAt": EPOCH_MS, "startedAt": EPOCH_MS, "resolvedAt": EPOCH_MS,
+     "resolvedBy": {"type": "string", "enum": ["signal", "operator"]}, "source": OBJECT},
+    required=["_id", "channel", "accountId", "name", "caseId", "severity", "impairedFunctionality", "message",
+              "createdAt", "startedAt", "source"],
+    description="A channel health problem (§9); `resolvedAt` absent while it is active.",
+    example=_PROBLEM_EXAMPLE,
+)
+PROBLEM_LIST = obj({"total": {"type": "integer", "minimum": 0}, "problems": array(ref("Problem"))},
+                   description="One page of the problems that match, newest first, and how many match.",
+                   example={"total": 1, "problems": [_PROBLEM_EXAMPLE]})
+PROBLEM_RESOLVED = obj({"success": TRUE, "problem": ref("Problem")}, description="The problem, resolved.",
+                       example={"success": True, "problem": {**_PROBLEM_EXAMPLE, "resolvedAt": 1758205000000,
+                                                             "resolvedBy": "operator"}})
+
+# ----------------------------------------------------------------------------- live stream, scenario components
+
+LIVE_EVENT = obj(
+    {"event": STRING, "data": STRING, "id": {"type": "string", "pattern": "^[0-9]+$"}, "retry": INTEGER},
+    required=["event", "data"],
+    description="One server-sent event of the stream: `id` (the event id), `event` (its type), `data` (its JSON "
+                "object, one line). docs/live.md.",
+    example='retry: 2000\n\nid: 42\nevent: chat.updated\ndata: {"chatId":"67bf11038b24880cc966f799"}\n\n',
+)
+LIVE_SNAPSHOT = obj({"success": TRUE, "lastEventId": {"type": "integer", "minimum": 0},
+                     "retentionHours": {"type": "number", "minimum": 0}},
+                    description="The id of the last committed event, and how long events are kept for replay.",
+                    example={"success": True, "lastEventId": 42, "retentionHours": 24})
+SCENARIO_COMPONENTS = obj(
+    {"success": TRUE, "triggerEvents": array(obj({"name": STRING, "description": STRING, "providers": array(STRING)},
+                                                 required=["name"])),
+     "loaders": array(OBJECT), "conditions": array(OBJECT), "actions": array(OBJECT), "draftOperations": array(OBJECT)},
+    description="What a scenario may contain: trigger events, loaders, conditions, actions, Update Draft's operations.",
+    example={"success": True,
+             "triggerEvents": [{"name": "domain.message.created", "description": "a message was stored",
+                                "providers": ["message"]}],
+             "loaders": [], "conditions": [], "actions": [],
+             "draftOperations": [{"op": "rename", "fields": [{"name": "name", "required": True}]}]},
+)
+SIM_ACCESS_TOKEN = obj({"access_token": STRING}, description="The new access token.",
+                       example={"access_token": "EAAG-new-token"})
+SIM_QUALITY = obj({"quality_rating": STRING, "event": nullable(STRING)},
+                  description="The quality rating, and the webhook event it posted (FLAGGED, UNFLAGGED or none).",
+                  example={"quality_rating": "RED", "event": "FLAGGED"})
+
+SCHEMAS.update({
+    "Chat": CHAT_OBJECT,
+    "ChatChanged": CHAT_CHANGED,
+    "ChatResolved": CHAT_RESOLVED,
+    "ChatRead": CHAT_READ,
+    "Label": LABEL,
+    "LabelList": LABEL_LIST,
+    "Agent": AGENT,
+    "AgentList": AGENT_LIST,
+    "Department": DEPARTMENT,
+    "DepartmentList": DEPARTMENT_LIST,
+    "QuickReply": QUICK_REPLY,
+    "QuickReplyList": QUICK_REPLY_LIST,
+    "Problem": PROBLEM,
+    "ProblemList": PROBLEM_LIST,
+    "ProblemResolved": PROBLEM_RESOLVED,
+    "LiveEvent": LIVE_EVENT,
+    "LiveSnapshot": LIVE_SNAPSHOT,
+    "ScenarioComponents": SCENARIO_COMPONENTS,
+    "SimulatorAccessToken": SIM_ACCESS_TOKEN,
+    "SimulatorQuality": SIM_QUALITY,
+})
+
+# ----------------------------------------------------------------------------- request bodies
+# The bodies of the resources the fuzzer creates, gets, updates and deletes through the links
+# (labels, departments, agents): as strict as the routes' own checks (`domain.labels`,
+# `agents.requests`), never stricter, so that what the schema refuses the route refuses too.
+
+_SLUG = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-z0-9]+(?:[_-][a-z0-9]+)*$"}
+_UUID = {"type": "string", "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"}
+_COLOR = {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}
+_LABEL_NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+LABEL_CREATE = obj({"id": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^/\\x00-\\x1f\\x7f]+$"},
+                    "name": _LABEL_NAME, "color": _COLOR},
+                   required=["id", "name"], additionalProperties=False)
+LABEL_UPDATE = obj({"name": _LABEL_NAME, "color": _COLOR}, required=[], minProperties=1, additionalProperties=False)
+_DEPARTMENT_FIELDS: dict[str, Schema] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "assignment": {"type": "string", "enum": ["manual", "round_robin"]},
+    "members": array(_UUID, maxItems=1000),
+}
+DEPARTMENT_CREATE = obj({"id": _SLUG, **_DEPARTMENT_FIELDS}, required=["id", "name"], additionalProperties=False)
+DEPARTMENT_UPDATE = obj(_DEPARTMENT_FIELDS, required=[], additionalProperties=False)
+_PRESENCE = {"type": "string", "enum": ["online", "away", "offline"]}
+_AGENT_FIELDS: dict[str, Schema] = {
+    "email": {"type": "string", "minLength": 3, "maxLength": 320, "pattern": "^[^@\\s]+@[^@\\s]+$"},
+    "displayName": {"type": "string", "minLength": 1, "maxLength": 255},
+    "crmId": nullable({"type": "string", "minLength": 1, "maxLength": 255}),
+    "roles": array({"type": "string", "enum": ["admin", "agent"]}, minItems=1),
+    "departments": array(_SLUG, maxItems=1000),
+    "active": BOOLEAN,
+    "presence": _PRESENCE,
+    "maxOpenChats": nullable({"type": "integer", "minimum": 1, "maximum": 100_000}),
+    "password": {"type": "string", "minLength": 8, "maxLength": 1024},
+}
+AGENT_CREATE = obj(_AGENT_FIELDS, required=["email", "displayName"], additionalProperties=False)
+AGENT_UPDATE = obj(_AGENT_FIELDS, required=[], additionalProperties=False)
+PRESENCE_UPDATE = obj({"presence": _PRESENCE}, additionalProperties=False)
+
+SCHEMAS.update({
+    "LabelCreateRequest": LABEL_CREATE,
+    "LabelUpdateRequest": LABEL_UPDATE,
+    "DepartmentCreateRequest": DEPARTMENT_CREATE,
+    "DepartmentUpdateRequest": DEPARTMENT_UPDATE,
+    "AgentCreateRequest": AGENT_CREATE,
+    "AgentUpdateRequest": AGENT_UPDATE,
+    "PresenceRequest": PRESENCE_UPDATE,
+})
+
+# ----------------------------------------------------------------------------- sign-in (docs/sign-in.md)
+
+_CSRF_EXAMPLE = "6c0d0f2f3c8e4f7d9b1a2e3c4d5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7"
 SIGNED_IN = obj(
     {"success": TRUE, "agent": ref("Agent"),
      "csrfToken": {"type": "string", "description": "Send it as X-CSRF-Token with every POST, PUT, PATCH, DELETE."}},
@@ -586,6 +798,6 @@ CHANNEL_ACCOUNT_LIST = obj(
     {"success": TRUE, "total": {"type": "integer", "minimum": 0}, "channels": array(ref("ChannelAccount"))},
     description="Every channel account.", example={"success": True, "total": 1, "channels": [_CHANNEL_EXAMPLE]},
 )
-SCHEMAS.update({"Agent": AGENT, "SignedIn": SIGNED_IN, "SignedInSession": SIGNED_IN_SESSION, "ApiToken": TOKEN,
+SCHEMAS.update({"SignedIn": SIGNED_IN, "SignedInSession": SIGNED_IN_SESSION, "ApiToken": TOKEN,
                 "TokenList": TOKEN_LIST, "TokenCreated": TOKEN_CREATED, "ChannelAccount": CHANNEL_ACCOUNT,
                 "ChannelAccountList": CHANNEL_ACCOUNT_LIST})

@@ -56,7 +56,7 @@ def _name(value: Any, path: str, problems: Problems) -> str | None:
 
 
 def _color(value: Any, path: str, problems: Problems) -> str | None:
-    if not isinstance(value, str) or not COLOR.match(value):
+    if not isinstance(value, str) or not COLOR.fullmatch(value):
         problems.add(path, "must be a color as #RRGGBB")
         return None
     return value

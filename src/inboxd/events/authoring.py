@@ -31,7 +31,7 @@ from inboxd.events.problems import ScenarioInvalid
 from inboxd.events.scenario import MAX_NAME, check_draft, compile_definition, parse_revision
 
 
-def revision_not_found(scenario_id: str, version: int) -> NotFound:
+def revision_not_found(scenario_id: str, version: int | str) -> NotFound:
     return NotFound(f"Scenario {scenario_id} has no revision {version}.", code="revision_not_found")
 
 

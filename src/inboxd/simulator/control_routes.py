@@ -236,13 +236,14 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
 
     @router.post("/access-token", summary="Replace the access token (the old one stops working)",
                  description="Graph answers every call with the old token with HTTP 401, error 190 — an expired "
-                 "or revoked token. Answers the new token.")
+                 "or revoked token. Answers the new token.", **answers(ok("SimulatorAccessToken")))
     async def access_token(body: AccessTokenRequest) -> JSON:
         return JSON({"access_token": sim.rotate_access_token(body.token)})
 
     @router.put("/quality", summary="Set the number's quality rating",
                 description="GET /{phone-number-id} reports it as `quality_rating`. Into RED posts a "
-                "`phone_number_quality_update` webhook with event FLAGGED, out of RED one with UNFLAGGED.")
+                "`phone_number_quality_update` webhook with event FLAGGED, out of RED one with UNFLAGGED.",
+                **answers(ok("SimulatorQuality")))
     async def quality(body: QualityRequest) -> JSON:
         event = sim.set_quality(body.rating)
         return JSON({"quality_rating": sim.quality_rating, "event": event})
@@ -250,7 +251,8 @@ def control_router(sim: Simulator, graph_prefix: str = "") -> APIRouter:
     @router.post("/account-webhooks", summary="Post a WhatsApp Business Account webhook of another field",
                  description="Meta's account webhooks (`account_update`, `account_alerts`, "
                  "`business_capability_update`, `phone_number_quality_update`, …): the change is posted, "
-                 "signed, with this WABA's id and the time. `messages` webhooks come from /simulator/inbound.")
+                 "signed, with this WABA's id and the time. `messages` webhooks come from /simulator/inbound.",
+                 **answers(ok("Success")))
     async def account_webhook(body: AccountChangeRequest) -> JSON:
         if body.field == "messages":
             raise InvalidRequest("use /simulator/inbound for messages", details=[problem("body.field", "is messages")])

@@ -33,7 +33,7 @@ def text(
     if len(value) not in bounds:
         problems.add(path, _length_reason(bounds, len(value)))
         return None
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):  # whole: `$` alone lets a trailing "\n" through
         problems.add(path, pattern_reason)
         return None
     return value

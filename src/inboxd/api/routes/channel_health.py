@@ -8,8 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import PROBLEM_ID
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import NotFound
 from inboxd.domain.ids import is_id
@@ -32,6 +34,8 @@ def problem_not_found(problem_id: str) -> NotFound:
     description="The active problems (with `includeResolved`, also resolved ones), newest first: "
     "`{total, problems}`. Any valid token. See docs/channel-health.md.",
     **require(),
+    **answers(ok("ProblemList", links={"Resolve": link("Resolve Channel Health Problem",
+                                                       problemId="$response.body#/problems/0/_id")})),
 )
 async def list_problems(
     services: Annotated[Services, Depends(get_services)],
@@ -62,6 +66,7 @@ async def list_problems(
     "Health Problem Resolved fires once. Resolving a resolved problem changes nothing. If the signal is still "
     "there, the next one raises a new problem.",
     **require(Scope.MANAGE_CHANNELS),
+    **answers(ok("ProblemResolved"), problem_not_found(PROBLEM_ID)),
 )
 async def resolve_problem(problemId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     if not is_id(problemId):

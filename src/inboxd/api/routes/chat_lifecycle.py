@@ -8,14 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from inboxd.api.caller import actor_of, calling_agent
+from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import body_examples, json_body
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
+from inboxd.api.schemas import AGENT_UID, CHAT_ID
 from inboxd.chats.actions import ChatActions
 from inboxd.chats.requests import parse_assign, parse_crm_data, parse_patch, parse_resolve, parse_take
 from inboxd.domain import texter
-from inboxd.domain.errors import InvalidRequest, problem
+from inboxd.domain.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, chat_not_found, problem
 from inboxd.domain.scopes import Scope
 from inboxd.services import Services
 
@@ -40,6 +42,19 @@ _CRM_EXAMPLE = {"value": {"data": {"plan": "premium", "tags": ["vip", "whale"],
 
 Svc = Annotated[Services, Depends(get_services)]
 
+# The documented answers (api/contract.py): the errors these routes give.
+NO_CHAT = chat_not_found(CHAT_ID)
+NO_AGENT = NotFound(f"body.agentUid: no agent has the agentUid {AGENT_UID!r}.", code="agent_not_found",
+                    details=[problem("body.agentUid", f"no agent has the agentUid {AGENT_UID!r}")])
+AGENT_INACTIVE = InvalidRequest("body.agentUid: the agent tyler@example.com is not active.", code="agent_inactive",
+                                details=[problem("body.agentUid", "the agent tyler@example.com is not active")])
+EXTERNAL_BOT = Conflict("An external bot controls this chat; set externalBot to false first.",
+                        code="external_bot_active")
+CHAT_TAKEN = Conflict("Another agent has taken this chat; use Assign Chat to reassign it.", code="chat_taken")
+CRM_TOO_LARGE = PayloadTooLarge("crmData would be 70012 bytes as JSON; a chat's crmData is at most 65536 bytes.",
+                                code="crm_data_too_large",
+                                details=[problem("body.crmData", "at most 65536 bytes as JSON (got 70012)")])
+
 
 async def _chat_object(services: Services, chat_id: str) -> dict[str, object]:
     row = await load_chat(services, chat_id)
@@ -55,6 +70,9 @@ async def _chat_object(services: Services, chat_id: str) -> dict[str, object]:
         "(`departmentId`, `null` clears it): the chat becomes PENDING for them. Answers `\"OK\"`."
     ),
     **require(Scope.MANAGE_ALL_CHATS, openapi_extra=body_examples(_ASSIGN_EXAMPLES)),
+    **answers(ok("OkString"), NO_CHAT, NO_AGENT, AGENT_INACTIVE, EXTERNAL_BOT, CHAT_TAKEN, Conflict(
+        "The phone +972521234567 has 2 chats; choose one with channel {name, accountId} or chatId.",
+        code="ambiguous_chat", details=[problem("body.channel", f"chat {CHAT_ID} is on whatsapp account 15550001234")])),
 )
 async def assign(request: Request, services: Svc) -> JSON:
     req = parse_assign(await json_body(request), default_country_code=services.settings.default_country_code)
@@ -71,6 +89,7 @@ async def assign(request: Request, services: Svc) -> JSON:
     ),
     **require(Scope.MANAGE_ALL_CHATS, openapi_extra=body_examples(
         {"for an agent": {"value": {"agentUid": "4d170fc7-5cd6-4496-98e4-f4f03a11456e"}}}, required=False)),
+    **answers(ok("ChatChanged"), NO_CHAT, NO_AGENT, AGENT_INACTIVE, EXTERNAL_BOT, CHAT_TAKEN),
 )
 async def take(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N803
     named = parse_take(await json_body(request, empty={}))
@@ -99,6 +118,7 @@ async def take(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N
     ),
     **require(Scope.MANAGE_ALL_CHATS,
               openapi_extra=body_examples({"notify": {"value": {"notifyClient": True}}}, required=False)),
+    **answers(ok("ChatResolved"), NO_CHAT),
 )
 async def resolve(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N803
     notify = parse_resolve(await json_body(request, empty={}))
@@ -118,6 +138,7 @@ async def resolve(chatId: str, request: Request, services: Svc) -> JSON:  # noqa
         "http(s) URL, null removes it). Answers the updated Chat."
     ),
     **require(Scope.MANAGE_ALL_CHATS, openapi_extra=body_examples(_PATCH_EXAMPLES)),
+    **answers(ok("Chat"), NO_CHAT, CRM_TOO_LARGE),
 )
 async def update_properties(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N803
     patch = parse_patch(await json_body(request))
@@ -133,6 +154,7 @@ async def update_properties(chatId: str, request: Request, services: Svc) -> JSO
         "null removes a key; the result at most 64 KiB, else 413). Answers `{\"success\": true, ...chat}`."
     ),
     **require(Scope.MANAGE_ALL_CHATS, openapi_extra=body_examples({"merge": _CRM_EXAMPLE})),
+    **answers(ok("ChatChanged"), NO_CHAT, CRM_TOO_LARGE),
 )
 async def update_crm_data(chatId: str, request: Request, services: Svc) -> JSON:  # noqa: N803
     data = parse_crm_data(await json_body(request))

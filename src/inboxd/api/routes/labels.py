@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from inboxd import labelling
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.query import int_param
 from inboxd.api.request_body import body_examples, json_body
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import CHAT_ID, ref
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import Conflict, NotFound, Problems, RuleRefused, chat_not_found
+from inboxd.domain.errors import Conflict, InvalidRequest, NotFound, Problems, RuleRefused, chat_not_found, problem
 from inboxd.domain.ids import is_id
 from inboxd.domain.labels import (
     SYSTEM_LABELS,
@@ -37,6 +39,16 @@ def label_not_found(label_id: str) -> NotFound:
     return NotFound(f"No label with id {label_id!r}.", code="label_not_found")
 
 
+# The documented answers (api/contract.py).
+NO_LABEL = label_not_found("important")
+LABEL_EXISTS = Conflict("A label with id 'important' exists already.", code="label_exists")
+_LABEL_LINKS = {
+    "GetLabel": link("Get Label Data", labelId="$response.body#/id"),
+    "UpdateLabel": link("Update Existing Label", labelId="$response.body#/id"),
+    "DeleteLabel": link("Delete Label", labelId="$response.body#/id"),
+}
+
+
 def _known_id(label_id: str) -> str:
     """A path id that cannot name a label is simply not found."""
     if label_id_problem(label_id) is not None:
@@ -50,6 +62,7 @@ def _known_id(label_id: str) -> str:
     description="Any valid token. `limit` 1–10000 (default 10000), `skip` 0–100000; system labels first, "
     "then in creation order.",
     **require(),
+    **answers(ok("LabelList")),
 )
 async def list_labels(
     services: Annotated[Services, Depends(get_services)],
@@ -65,7 +78,8 @@ async def list_labels(
     return JSON({"total": total, "labels": [label_object(r) for r in rows]})
 
 
-@router.get("/labels/{labelId}", summary="Get Label Data", description="Any valid token.", **require())
+@router.get("/labels/{labelId}", summary="Get Label Data", description="Any valid token.", **require(),
+            **answers(ok("Label"), NO_LABEL))
 async def get_label(labelId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     async with services.db.read() as conn:
         row = await labels_store.get_label(conn, _known_id(labelId))
@@ -80,7 +94,9 @@ async def get_label(labelId: str, services: Annotated[Services, Depends(get_serv
     description="`id` (1–100 characters, no `/`), `name` (1–100), `color` (#RRGGBB, default #555555). "
     "An existing id (system labels included) is 409 `label_exists`. Answers the label.",
     **require(Scope.MANAGE_LABELS, openapi_extra=body_examples(
-        {"label": {"value": {"id": "important", "name": "Important!", "color": "#a83236"}}})),
+        {"label": {"value": {"id": "important", "name": "Important!", "color": "#a83236"}}},
+        schema=ref("LabelCreateRequest"))),
+    **answers(ok("Label", links=_LABEL_LINKS), LABEL_EXISTS),
 )
 async def create_label(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     new = parse_new_label(await json_body(request, empty=None))
@@ -100,7 +116,9 @@ async def create_label(request: Request, services: Annotated[Services, Depends(g
     "/labels/{labelId}",
     summary="Update Existing Label",
     description='`name` and/or `color` (system labels too). Answers `"OK"`.',
-    **require(Scope.MANAGE_LABELS, openapi_extra=body_examples({"rename": {"value": {"name": "Very important"}}})),
+    **require(Scope.MANAGE_LABELS, openapi_extra=body_examples({"rename": {"value": {"name": "Very important"}}},
+                                                               schema=ref("LabelUpdateRequest"))),
+    **answers(ok("OkString"), NO_LABEL),
 )
 async def update_label(
     labelId: str,  # noqa: N803
@@ -123,6 +141,8 @@ async def update_label(
     description='Removes the label from every chat (each chat\'s change raises its labels event), then deletes '
     'it. System labels cannot be deleted (422 `system_label`). Answers `"OK"`.',
     **require(Scope.MANAGE_LABELS),
+    **answers(ok("OkString"), NO_LABEL, RuleRefused(
+        "'failed_message' is a system label: it can be renamed or recoloured, not deleted.", code="system_label")),
 )
 async def delete_label(labelId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     async with services.db.write() as conn:
@@ -147,6 +167,9 @@ async def delete_label(labelId: str, services: Annotated[Services, Depends(get_s
         "remove": {"value": {"remove": ["holiday"]}},
         "clear": {"value": {"set": []}},
     })),
+    **answers(ok("OkString"), chat_not_found(CHAT_ID),
+              InvalidRequest("The labels change names unknown labels: body.add[0]: unknown label 'holiday'.",
+                             code="unknown_label", details=[problem("body.add[0]", "unknown label 'holiday'")])),
 )
 async def manage_chat_labels(
     chatId: str,  # noqa: N803

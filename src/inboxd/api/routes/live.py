@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from inboxd.agents.presence import StreamWithPresence
+from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import Problems
@@ -20,10 +21,6 @@ from inboxd.services import Services
 router = APIRouter(tags=["live"])
 
 EventId = Annotated[str | None, Query(description="Replay the events after this id (Last-Event-ID wins).")]
-
-_STREAM_DOC: dict[str, Any] = {
-    "responses": {200: {"description": "A stream of server-sent events.", "content": {"text/event-stream": {}}}},
-}
 
 
 def _event_id(problems: Problems, path: str, value: str | None) -> int | None:
@@ -39,7 +36,10 @@ def _event_id(problems: Problems, path: str, value: str | None) -> int | None:
 @router.get(
     "/live",
     summary="Live events (server-sent events)",
-    **require(Scope.VIEW_ALL_CHATS, openapi_extra=_STREAM_DOC),
+    **require(Scope.VIEW_ALL_CHATS),
+    **answers(ok("LiveEvent", media_type="text/event-stream",
+                 description="A stream of server-sent events (the schema: one event), replayed after the given id, "
+                 "then live; it does not end.")),
 )
 async def live(
     request: Request,
@@ -62,7 +62,8 @@ async def live(
     return stream
 
 
-@router.get("/live/snapshot", summary="Live stream position", **require(Scope.VIEW_ALL_CHATS))
+@router.get("/live/snapshot", summary="Live stream position", **require(Scope.VIEW_ALL_CHATS),
+            **answers(ok("LiveSnapshot")))
 async def snapshot(services: Annotated[Services, Depends(get_services)]) -> JSON:
     """The id of the last committed event: lists loaded after this call include every change up
     to it, so a page loads them, then streams with `?after=<lastEventId>`."""

@@ -7,14 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
 from inboxd.api.routes.chats import load_chat
-from inboxd.api.sending import accept_then_wait, sent_response
+from inboxd.api.schemas import ACCOUNT, CHAT_ID, QUICK_REPLY_ID
+from inboxd.api.sending import accept_then_wait, sending_errors, sent_response
 from inboxd.domain.content import TYPES
-from inboxd.domain.errors import Problems
+from inboxd.domain.errors import Problems, RuleRefused, chat_not_found
 from inboxd.domain.ids import new_id
 from inboxd.domain.scopes import Scope
 from inboxd.quick_replies import service
@@ -38,8 +40,16 @@ _CREATE = {
 _PATCH = {"ai": {"value": [{"updateClientMetadata": {"aiQuickReply": True}}]}}
 Direction = Annotated[str | None, Query(pattern="^(asc|desc)$")]
 
+# The documented answers (api/contract.py).
+NO_QUICK_REPLY = service.quick_reply_not_found(QUICK_REPLY_ID)
+_LINKS = {
+    "UpdateQuickReply": link("Update Existing Quick Reply", quickReplyId="$response.body#/_id"),
+    "DeleteQuickReply": link("Delete Quick Reply", quickReplyId="$response.body#/_id"),
+}
 
-@router.get("/quick-replies", summary="Get Existing Quick Replies", **require(Scope.VIEW_QUICK_REPLIES))
+
+@router.get("/quick-replies", summary="Get Existing Quick Replies", **require(Scope.VIEW_QUICK_REPLIES),
+            **answers(ok("QuickReplyList")))
 async def list_quick_replies(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
@@ -82,6 +92,7 @@ async def list_quick_replies(
     "/quick-replies",
     summary="Create Quick Reply",
     **require(Scope.MANAGE_QUICK_REPLIES, openapi_extra=body_examples(_CREATE)),
+    **answers(ok("QuickReply", links=_LINKS)),
 )
 async def create_quick_reply(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     return JSON(await service.create(services, await json_body(request)))
@@ -92,6 +103,7 @@ async def create_quick_reply(request: Request, services: Annotated[Services, Dep
     summary="Update Existing Quick Reply",
     description="An array of single-key operations, applied in order, all or nothing.",
     **require(Scope.MANAGE_QUICK_REPLIES, openapi_extra=body_examples(_PATCH)),
+    **answers(ok("QuickReply", links={"DeleteQuickReply": _LINKS["DeleteQuickReply"]}), NO_QUICK_REPLY),
 )
 async def update_quick_reply(
     quickReplyId: str,  # noqa: N803
@@ -101,7 +113,8 @@ async def update_quick_reply(
     return JSON(await service.update(services, quickReplyId, await json_body(request)))
 
 
-@router.delete("/quick-replies/{quickReplyId}", summary="Delete Quick Reply", **require(Scope.MANAGE_QUICK_REPLIES))
+@router.delete("/quick-replies/{quickReplyId}", summary="Delete Quick Reply", **require(Scope.MANAGE_QUICK_REPLIES),
+               **answers(ok("Success"), NO_QUICK_REPLY))
 async def delete_quick_reply(quickReplyId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     await service.delete(services, quickReplyId)
     return JSON({"success": True})
@@ -115,8 +128,18 @@ async def delete_quick_reply(quickReplyId: str, services: Annotated[Services, De
         "`betweenMessagesDelay` apart, with Send a Message's rules (24-hour window, idempotency by `tmpSendId` "
         "or `Idempotency-Key`, per-chat order, `Prefer: respond-async`). Body optional: `{\"tmpSendId\"}`."
     ),
-    responses={202: {"description": "Accepted (Prefer: respond-async)"}},
     **require(Scope.SEND_SESSION_MESSAGE),
+    **answers(
+        ok("SentMessages", description="Sent: WhatsApp answered (`channelInfo.id`), or the wait ran out.",
+           headers=["Idempotent-Replay"]),
+        ok("SentMessages", 202, description="Stored and on its way (`Prefer: respond-async`).",
+           headers=["Preference-Applied"]),
+        NO_QUICK_REPLY, chat_not_found(CHAT_ID),
+        RuleRefused(f"Quick reply {QUICK_REPLY_ID} does not target the whatsapp account {ACCOUNT}, the channel account "
+                    f"of chat {CHAT_ID}.", code="quick_reply_not_for_chat",
+                    extra={"channel": "whatsapp", "accountId": ACCOUNT, "chatId": CHAT_ID}),
+        *sending_errors("quickReply.send.contents[0].media[0].url", "image"),
+    ),
 )
 async def send_quick_reply(
     quickReplyId: str,  # noqa: N803

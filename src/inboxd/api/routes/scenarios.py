@@ -18,7 +18,7 @@ from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
 from inboxd.api.schemas import SCENARIO_ID
 from inboxd.domain.clock import now_ms
-from inboxd.domain.errors import Problems, RuleRefused
+from inboxd.domain.errors import Conflict, InvalidRequest, NotFound, Problems, RuleRefused, problem
 from inboxd.domain.scopes import Scope
 from inboxd.events import authoring, bodies, manage
 from inboxd.events import store as events_store
@@ -195,7 +195,33 @@ async def list_runs(
 # --- authoring: copy, create empty, drafts, revisions, components ----------------------------
 
 ScenarioId = Annotated[str, Path(alias="scenarioId")]
-Version = Annotated[int, Path(ge=1, le=2_000_000_000, description="the revision's version (1, 2, …)")]
+# A path parameter names a thing or nothing (404), as every other path parameter: not a 400.
+Version = Annotated[str, Path(description="the revision's version (1, 2, …)")]
+MAX_VERSION = 2_000_000_000
+
+
+def _version(scenario_id: str, version: str) -> int:
+    if not (version.isascii() and version.isdigit() and len(version) <= 10 and 1 <= int(version) <= MAX_VERSION):
+        raise authoring.revision_not_found(scenario_id, version)
+    return int(version)
+
+
+# The documented answers of the authoring endpoints (api/contract.py).
+NO_SCENARIO = scenario_not_found(SCENARIO_ID)
+NO_REVISION = authoring.revision_not_found(SCENARIO_ID, 3)
+NO_REVISION_YET = RuleRefused("This scenario has only a draft, and Copy Scenario copies a revision: create a revision "
+                              "first.", code="scenario_has_no_revision")
+WOULD_BE_EMPTY = Conflict(f"Revision 1 is all scenario {SCENARIO_ID} has left; delete the scenario itself instead.",
+                          code="scenario_would_be_empty")
+INVALID_SCENARIO = InvalidRequest(
+    "The operations are invalid, nothing was changed: body[0].condition.params.expression: the expression does not "
+    "parse.", code="invalid_scenario",
+    details=[problem("body[0].condition.params.expression", "the expression does not parse")])
+_AUTHORING_LINKS = {
+    "UpdateDraft": link("Update Draft", scenarioId="$response.body#/_id"),
+    "CreateRevision": link("Create Revision", scenarioId="$response.body#/_id"),
+    "Delete": link("Delete Subscription", scenarioId="$response.body#/_id"),
+}
 
 
 def _body_doc(example: object) -> dict[str, object]:
@@ -211,6 +237,7 @@ def _body_doc(example: object) -> dict[str, object]:
         "of Update Draft. Made from the tables the validator checks scenarios with."
     ),
     **require(Scope.VIEW_SCENARIOS, ON_BEHALF),
+    **answers(ok("ScenarioComponents")),
 )
 async def list_components() -> JSON:
     return JSON({"success": True, **components()})
@@ -225,6 +252,7 @@ async def list_components() -> JSON:
     ),
     status_code=201,
     **require(Scope.CREATE_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc({"name": "Orders to the CRM"})),
+    **answers(ok("ScenarioCreated", 201, links=_AUTHORING_LINKS), INVALID_SCENARIO),
 )
 async def create_empty_scenario(request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:
     body = bodies.parse(await json_body(request), {"name": bodies.name, "description": bodies.long_text,
@@ -244,6 +272,11 @@ async def create_empty_scenario(request: Request, services: Annotated[Services, 
     ),
     status_code=201,
     **require(Scope.CREATE_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc({"fromVersion": 2, "newName": "My copy"})),
+    **answers(ok("ScenarioCreated", 201, links={"Activate": link("Activate Subscription", scenarioId="$response.body#/_id"),
+                                               "Delete": _AUTHORING_LINKS["Delete"]}),
+              NO_SCENARIO, NO_REVISION, NO_REVISION_YET,
+              RuleRefused("Revision 2 no longer passes today's rules (actions[0].params.url: must be http or https); "
+                          "it cannot be copied.", code="revision_invalid")),
 )
 async def copy_scenario(
     scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
@@ -267,6 +300,10 @@ async def copy_scenario(
     **require(Scope.EDIT_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc(
         [{"op": "addCondition", "group": 0, "condition": {"name": "filtrex", "params": {"expression": 'text == "help"'}}},
          {"op": "rename", "name": "Help requests"}])),
+    **answers(ok("Scenario", links={"CreateRevision": link("Create Revision", scenarioId="$request.path.scenarioId"),
+                                    "DiscardDraft": link("Discard Draft", scenarioId="$request.path.scenarioId")}),
+              NO_SCENARIO, INVALID_SCENARIO,
+              RuleRefused("This scenario has neither a revision nor a draft to edit.", code="scenario_has_no_revision")),
 )
 async def update_draft(
     scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
@@ -293,6 +330,8 @@ async def update_draft(
     summary="Discard Draft",
     description="Drop the scenario's draft (an addition to the reference). 200 with the scenario object.",
     **require(Scope.EDIT_SCENARIOS, ON_BEHALF),
+    **answers(ok("Scenario"), NO_SCENARIO, WOULD_BE_EMPTY,
+              NotFound(f"Scenario {SCENARIO_ID} has no draft.", code="draft_not_found")),
 )
 async def discard_draft(scenario_id: ScenarioId, services: Annotated[Services, Depends(get_services)]) -> JSON:
     return await _changed(services, scenario_id, lambda conn: authoring.discard_draft(conn, scenario_id))
@@ -308,6 +347,11 @@ async def discard_draft(scenario_id: ScenarioId, services: Annotated[Services, D
     ),
     status_code=201,
     **require(Scope.EDIT_SCENARIOS, ON_BEHALF, openapi_extra=_body_doc({"revisionComment": "only help requests"})),
+    **answers(ok("Scenario", 201, links={
+        "Activate": link("Activate Subscription", scenarioId="$request.path.scenarioId"),
+        "DeleteRevision": link("Delete Revision", scenarioId="$request.path.scenarioId",
+                               version="$response.body#/inactiveRevisions/0/version"),
+    }), NO_SCENARIO, authoring.no_draft(SCENARIO_ID)),
 )
 async def create_revision(
     scenario_id: ScenarioId, request: Request, services: Annotated[Services, Depends(get_services)]
@@ -327,8 +371,12 @@ async def create_revision(
         "scenario object."
     ),
     **require(Scope.EDIT_SCENARIOS, ON_BEHALF),
+    **answers(ok("Scenario"), NO_SCENARIO, NO_REVISION, WOULD_BE_EMPTY, Conflict(
+        f"Revision 1 is the active revision of scenario {SCENARIO_ID}: inactivate the scenario, or activate another "
+        "revision, before deleting it.", code="revision_active")),
 )
 async def delete_revision(
     scenario_id: ScenarioId, version: Version, services: Annotated[Services, Depends(get_services)]
 ) -> JSON:
-    return await _changed(services, scenario_id, lambda conn: authoring.delete_revision(conn, scenario_id, version))
+    number = _version(scenario_id, version)
+    return await _changed(services, scenario_id, lambda conn: authoring.delete_revision(conn, scenario_id, number))

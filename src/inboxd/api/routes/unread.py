@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.request_body import json_body
 from inboxd.api.responses import JSON
+from inboxd.api.schemas import CHAT_ID
 from inboxd.domain.errors import Problems, chat_not_found
 from inboxd.domain.ids import is_id
 from inboxd.domain.scopes import Scope
@@ -26,6 +28,7 @@ router = APIRouter(tags=["chats"])
     "`readReceipt` says how that went (`sent`, `failed`, `off`, `none`) and never fails the request. "
     "Body: none, or `{}`.",
     **require(Scope.VIEW_ALL_CHATS),
+    **answers(ok("ChatRead"), chat_not_found(CHAT_ID)),
 )
 async def read_chat(chatId: str, request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
     body = await json_body(request, empty={})
