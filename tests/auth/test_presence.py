@@ -68,7 +68,7 @@ async def test_streams_make_an_agent_online_and_the_last_one_closing_offline_aft
             async with SessionReader(rig.server.url, browser):
                 assert await _presence(rig, uid) == "away"
             changes = [e for e in stream.events if e.type == "agent.updated" and e.data["uid"] == uid]
-            assert changes and "presence" in changes[-1].data["fields"]
+            assert changes and changes[-1].data["presence"] == "away"  # the Agent object, as it became
         await _until(rig, uid, "offline")
         # A token's stream is not an agent's: it changes nobody's presence.
         token = rig.client.headers["Authorization"].removeprefix("Bearer ")
