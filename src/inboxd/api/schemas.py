@@ -547,6 +547,14 @@ CHAT_READ = obj(
     description="The chat is read; `readReceipt`: what became of WhatsApp's read receipt.",
     example={"success": True, "unreadCount": 0, "readReceipt": "sent"},
 )
+COUNT = {"type": "integer", "minimum": 0}
+
+
+def counted(key: str, item: str, description: str, example: Any) -> Schema:
+    """`{total, <key>: [<item>, …]}`: a page of a list and how many there are in all."""
+    return obj({"total": COUNT, key: array(ref(item))}, description=description, example={"total": 1, key: [example]})
+
+
 _LABEL_EXAMPLE = {"id": "important", "name": "Important!", "color": "#a83236"}
 LABEL = obj(
     {"id": STRING, "name": STRING, "color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}, "system": TRUE},
@@ -554,9 +562,8 @@ LABEL = obj(
     description="A label (§6); `system: true` on inboxd's own labels.",
     example=_LABEL_EXAMPLE,
 )
-LABEL_LIST = obj({"total": {"type": "integer", "minimum": 0}, "labels": array(ref("Label"))},
-                 description="One page of the labels (system labels first) and how many there are.",
-                 example={"total": 1, "labels": [_LABEL_EXAMPLE]})
+LABEL_LIST = counted("labels", "Label", "One page of the labels (system labels first) and how many there are.",
+                     _LABEL_EXAMPLE)
 
 # ----------------------------------------------------------------------------- agents, departments
 
@@ -574,8 +581,7 @@ AGENT = obj(
     description="An agent (never their password or its hash); `openChats`: their PENDING and ASSIGNED chats.",
     example=_AGENT_EXAMPLE,
 )
-AGENT_LIST = obj({"total": {"type": "integer", "minimum": 0}, "agents": array(ref("Agent"))},
-                 description="Every agent.", example={"total": 1, "agents": [_AGENT_EXAMPLE]})
+AGENT_LIST = counted("agents", "Agent", "Every agent.", _AGENT_EXAMPLE)
 _DEPARTMENT_EXAMPLE = {"id": "customer_service", "name": "Customer service", "assignment": "round_robin",
                        "members": [AGENT_UID], "created": "2025-11-01T15:48:14.076Z",
                        "updatedAt": "2025-11-01T15:48:14.076Z"}
@@ -585,8 +591,7 @@ DEPARTMENT = obj(
     description="A department: its agents (`members`) and how its waiting chats are handed out.",
     example=_DEPARTMENT_EXAMPLE,
 )
-DEPARTMENT_LIST = obj({"total": {"type": "integer", "minimum": 0}, "departments": array(ref("Department"))},
-                      description="Every department.", example={"total": 1, "departments": [_DEPARTMENT_EXAMPLE]})
+DEPARTMENT_LIST = counted("departments", "Department", "Every department.", _DEPARTMENT_EXAMPLE)
 
 # ----------------------------------------------------------------------------- quick replies
 
@@ -608,9 +613,8 @@ QUICK_REPLY = obj(
     description="A quick reply (§8): what it sends, where, and how the inbox shows it.",
     example=_QUICK_REPLY_EXAMPLE,
 )
-QUICK_REPLY_LIST = obj({"total": {"type": "integer", "minimum": 0}, "quickReplies": array(ref("QuickReply"))},
-                       description="One page of the quick replies that match, and how many match.",
-                       example={"total": 1, "quickReplies": [_QUICK_REPLY_EXAMPLE]})
+QUICK_REPLY_LIST = counted("quickReplies", "QuickReply", "One page of the quick replies that match, and how many "
+                           "match.", _QUICK_REPLY_EXAMPLE)
 
 # ----------------------------------------------------------------------------- channel health
 
@@ -635,9 +639,8 @@ PROBLEM = obj(
     description="A channel health problem (§9); `resolvedAt` absent while it is active.",
     example=_PROBLEM_EXAMPLE,
 )
-PROBLEM_LIST = obj({"total": {"type": "integer", "minimum": 0}, "problems": array(ref("Problem"))},
-                   description="One page of the problems that match, newest first, and how many match.",
-                   example={"total": 1, "problems": [_PROBLEM_EXAMPLE]})
+PROBLEM_LIST = counted("problems", "Problem", "One page of the problems that match, newest first, and how many "
+                       "match.", _PROBLEM_EXAMPLE)
 PROBLEM_RESOLVED = obj({"success": TRUE, "problem": ref("Problem")}, description="The problem, resolved.",
                        example={"success": True, "problem": {**_PROBLEM_EXAMPLE, "resolvedAt": 1758205000000,
                                                              "resolvedBy": "operator"}})
