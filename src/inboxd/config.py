@@ -235,6 +235,21 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Default burst of a token (or client address): the bucket's size, requests."
     )
 
+    # --- sign-in and presence (docs/sign-in.md) ---
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="How long an agent's browser session (the web inbox's sign-in cookie) lasts after sign-in, hours.",
+    )
+    presence_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "After an agent's last live stream closes, how long before they turn `offline` (a reload or a short "
+            "network drop reconnects within it)."
+        ),
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from inboxd.delivery.accept import IDEMPOTENCY_WINDOW_MS
 from inboxd.domain.clock import now_ms
+from inboxd.domain.sessions import LOCKOUT_WINDOW_MS
 from inboxd.live import store as live_store
 from inboxd.store import rate_limits, retention
+from inboxd.store import sessions as sessions_store
 from inboxd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ async def purge_once(db: Database, *, webhook_retention_days: float, live_retent
         )
         # A bucket idle that long is full again; a missing one counts as full.
         counts["rate_limit_buckets"] = await rate_limits.purge_idle(conn, updated_before=now - DAY_MS)
+        # Sign-in (docs/sign-in.md): sessions a day past their end, failures past the lockout window.
+        counts["agent_sessions"] = await sessions_store.purge_sessions(conn, ended_before=now - DAY_MS)
+        counts["login_failures"] = await sessions_store.purge_failures(conn, before=now - LOCKOUT_WINDOW_MS)
     return counts
 
 

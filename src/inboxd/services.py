@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from inboxd import housekeeping
+from inboxd.agents.sessions import SessionCache
 from inboxd.api.auth import TokenCache
 from inboxd.api.limiter import RateLimiter
 from inboxd.channels.whatsapp.graph import GraphClient, new_http_client
@@ -49,6 +50,8 @@ class Services:
     waiters: DeliveryWaiters
     # Rate limits per principal (api/limiter.py), shared with other processes through the database.
     limiter: RateLimiter
+    # Agents' browser sessions (the web inbox's sign-in), looked up like tokens (agents/sessions.py).
+    sessions: SessionCache
     # Published inside the transactions that change messages and chats.
     events: DomainEvents = field(default_factory=DomainEvents)
     delivery: list[DeliveryWorker] = field(default_factory=list)
@@ -72,7 +75,8 @@ class Services:
         inbound = InboundProcessor(db, graph, files, events, retry_max_seconds=settings.inbound_retry_max_seconds)
         services = cls(
             settings=settings, db=db, files=files, http=http, graph=graph, tokens=TokenCache(db), inbound=inbound,
-            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), limiter=RateLimiter(db), events=events,
+            webhook_secrets=WebhookSecrets(db), waiters=DeliveryWaiters(db), limiter=RateLimiter(db),
+            sessions=SessionCache(db), events=events,
         )
         inbound.on_statuses = services.wake_delivery
         services.event_delivery = EventService(settings, db)

@@ -23,7 +23,7 @@ def scoped_operations(server: LiveServer) -> list[tuple[str, str, list[str]]]:
     ops = []
     for path, item in schema["paths"].items():
         for method, op in item.items():
-            if "x-required-scopes" in op:
+            if "x-required-scopes" in op and op.get("security") != []:  # (`security: []`: public, e.g. auth/login)
                 concrete = re.sub(r"\{[^}]+\}", ANY_ID, path)
                 ops.append((method.upper(), concrete, op["x-required-scopes"]))
     return ops

@@ -15,7 +15,7 @@ REFERENCE_SCOPES = [
 
 def test_the_nineteen_scopes_of_the_reference_plus_inboxds_own() -> None:
     assert [s.value for s in TEXTER_SCOPES] == REFERENCE_SCOPES
-    assert [s.value for s in INBOXD_SCOPES] == ["Manage agents"]
+    assert [s.value for s in INBOXD_SCOPES] == ["Manage agents", "Manage API tokens"]
     assert list(ALL_SCOPES) == [*TEXTER_SCOPES, *INBOXD_SCOPES]
 
 
@@ -25,7 +25,7 @@ def test_scope_by_name_or_slug(name: str) -> None:
 
 
 def test_slugs_are_unique_and_parse_back() -> None:
-    assert len({s.slug for s in ALL_SCOPES}) == 20
+    assert len({s.slug for s in ALL_SCOPES}) == 21
     assert parse_scope("manage-agents") is Scope.MANAGE_AGENTS
     assert parse_scope("activate-inactivate-scenarios") is Scope.ACTIVATE_INACTIVATE_SCENARIOS
 

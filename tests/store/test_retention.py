@@ -42,7 +42,7 @@ async def test_purge(db: Database) -> None:
         ])
     counts = await housekeeping.purge_once(db, webhook_retention_days=7, live_retention_hours=24)
     assert counts == {"webhook_events": 1, "idempotency_keys": 1, "unmatched_statuses": 1, "live_events": 2,
-                      "rate_limit_buckets": 1}
+                      "rate_limit_buckets": 1, "agent_sessions": 0, "login_failures": 0}
     async with db.read() as conn:
         assert sorted((await conn.execute(sa.select(webhook_events.c.id))).scalars()) == ["b" * 24, "c" * 24]
         assert list((await conn.execute(sa.select(idempotency_keys.c.key))).scalars()) == ["new"]

@@ -165,3 +165,26 @@ def _uids(value: Any, path: str, problems: Problems) -> list[str] | None:
         else:
             out.append(v.lower())
     return sorted(set(out))
+
+
+@dataclass
+class SignInRequest:
+    email: str
+    password: str = field(repr=False)
+
+
+def parse_sign_in(body: Any) -> SignInRequest:
+    """`{"email", "password"}`: both strings (any content: a wrong one is a wrong sign-in, not a
+    bad request), the password no longer than an agent's may be."""
+    problems = Problems()
+    if obj(body, "body", problems, ("email", "password")) is None:
+        problems.raise_if_any("The sign-in is not valid")
+    found: dict[str, str] = {}
+    for name, most in (("email", A.EMAIL.max), ("password", A.PASSWORD.max)):
+        value = body.get(name)
+        if not isinstance(value, str) or not value or len(value) > int(most or 0):
+            problems.add(f"body.{name}", f"is required: a string of at most {int(most or 0)} characters")
+        else:
+            found[name] = value
+    problems.raise_if_any("The sign-in is not valid")
+    return SignInRequest(found["email"], found["password"])

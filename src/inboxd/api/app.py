@@ -14,10 +14,12 @@ import inboxd.api.routes.quick_replies as quick_reply_routes
 import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__, web
 from inboxd.api import contract, errors
-from inboxd.api.deps import BEARER_SCHEME
+from inboxd.api.deps import BEARER_SCHEME, SESSION_SCHEME
 from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimits, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import agents as agent_routes
+from inboxd.api.routes import auth as auth_routes
+from inboxd.api.routes import channels as channel_routes
 from inboxd.api.routes import (
     chat_lifecycle,
     chats,
@@ -31,6 +33,7 @@ from inboxd.api.routes import (
     webhooks_whatsapp,
 )
 from inboxd.api.routes import labels as label_routes
+from inboxd.api.routes import tokens as token_routes
 from inboxd.api.routes import unread as unread_routes
 from inboxd.config import Settings, default_policy
 from inboxd.services import Services
@@ -56,6 +59,9 @@ def api_router() -> APIRouter:
     router.include_router(agent_routes.router)
     for module in (label_routes, unread_routes):  # labels and unread counts (docs/labels.md)
         router.include_router(module.router)
+    router.include_router(auth_routes.router)  # sign-in for the web inbox (docs/sign-in.md)
+    router.include_router(token_routes.router)  # API tokens from the web inbox's settings
+    router.include_router(channel_routes.router)  # the channel accounts, with their health
     return router
 
 
@@ -109,7 +115,8 @@ def create_app(
     web.mount(app)  # the web inbox at / (src/inboxd/web)
     # Outermost last: request id, rate limit and access line, then the body limit.
     app.add_middleware(BodyLimitMiddleware)
-    limits = RateLimits(services.limiter, services.tokens, default_policy(settings)) if settings.rate_limits else None
+    limits = (RateLimits(services.limiter, services.tokens, default_policy(settings), services.sessions)
+              if settings.rate_limits else None)
     app.add_middleware(RequestMiddleware, access_log=settings.access_log, limits=limits)
     # What every operation answers (api/contract.py): the common errors, headers, components, links.
     limited = (lambda path: not path.startswith(UNLIMITED_PREFIXES)) if settings.rate_limits else None
@@ -127,6 +134,13 @@ def _add_bearer_scheme(app: FastAPI) -> None:
             "type": "http",
             "scheme": "bearer",
             "description": "An API token from `inboxd tokens create`.",
+        }
+        schema["components"]["securitySchemes"][SESSION_SCHEME] = {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "inboxd_session",
+            "description": "An agent's session (`POST /server/api/v2/auth/login`); unsafe methods also need "
+            "`X-CSRF-Token`.",
         }
         return schema
 

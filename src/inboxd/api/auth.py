@@ -1,11 +1,13 @@
-"""Bearer-token authentication with a short cache: a token revoked from the CLI (another
-process) stops working within `TTL_SECONDS`, and the hot path does not hit the database on
-every request.
+"""Authentication with a short cache: a Bearer API token, or an agent's session cookie (the web
+inbox; `agents.sessions`). A token revoked from the CLI (another process), like a session ended
+or an agent deactivated, stops working within `TTL_SECONDS`, and the hot path does not hit the
+database on every request.
 
-`authenticate` is the one place a request's caller is found; the rate limiter (which runs
-first) and `require()` share its answer through the ASGI scope, so a request looks its token up
-once. `principal` names the caller for the rate limiter: its token, else its address (an agent's
-session will be a third kind, keyed the same way)."""
+`authenticate` is the one place a request's caller is found — the Bearer token when there is an
+`Authorization` header (it wins over a cookie), else the session cookie; the rate limiter (which
+runs first) and `require()` share its answer through the ASGI scope, so a request looks its
+credential up once. `principal` names the caller for the rate limiter: its token, its agent
+(every session of one agent shares a bucket), else its address."""
 
 from __future__ import annotations
 
@@ -13,14 +15,20 @@ import asyncio
 import time
 from typing import Any
 
+from inboxd.agents.sessions import AgentSession, SessionCache
 from inboxd.domain.clock import now_ms
-from inboxd.domain.rate_limits import ADDRESS, TOKEN, Policy, policy_for
+from inboxd.domain.rate_limits import ADDRESS, AGENT, TOKEN, Policy, policy_for
+from inboxd.domain.sessions import COOKIE_NAME
 from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
 from inboxd.store.tokens import TokenRecord, hash_token
 
-_SCOPE_KEY = "inboxd.token"  # the request's TokenRecord (or None), once looked up
+_SCOPE_KEY = "inboxd.token"  # the request's credential (or None), once looked up
 _MISSING = object()
+_COOKIE_PREFIX = COOKIE_NAME.encode() + b"="
+
+# What a request may authenticate with: an API token or an agent's session.
+Credential = TokenRecord | AgentSession
 
 
 class TokenCache:
@@ -78,18 +86,44 @@ def bearer_secret(scope: dict[str, Any]) -> str | None:
     return None
 
 
-async def authenticate(scope: dict[str, Any], tokens: TokenCache) -> TokenRecord | None:
-    """The live token the request carries, or None (no token, unknown or revoked)."""
+def session_secret(scope: dict[str, Any]) -> str | None:
+    """The `inboxd_session` cookie's value, if the request has one."""
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            for part in value.split(b";"):
+                part = part.strip()
+                if part.startswith(_COOKIE_PREFIX):
+                    secret = part[len(_COOKIE_PREFIX):].decode("latin-1").strip('"')
+                    if secret:
+                        return secret
+    return None
+
+
+async def authenticate(
+    scope: dict[str, Any], tokens: TokenCache, sessions: SessionCache | None = None
+) -> Credential | None:
+    """The live credential the request carries, or None (none, unknown, revoked or expired). A
+    Bearer token wins over a session cookie: with both, the cookie is not looked at."""
     found = scope.get(_SCOPE_KEY, _MISSING)
     if found is _MISSING:
         secret = bearer_secret(scope)
-        found = scope[_SCOPE_KEY] = await tokens.lookup(secret) if secret is not None else None
+        if secret is not None:
+            found = await tokens.lookup(secret)
+        elif sessions is not None and (cookie := session_secret(scope)) is not None:
+            found = await sessions.lookup(cookie)
+        else:
+            found = None
+        scope[_SCOPE_KEY] = found
     return found  # type: ignore[return-value]
 
 
-async def principal(scope: dict[str, Any], tokens: TokenCache, default: Policy) -> tuple[str, str, Policy]:
+async def principal(
+    scope: dict[str, Any], tokens: TokenCache, default: Policy, sessions: SessionCache | None = None
+) -> tuple[str, str, Policy]:
     """(kind, key, policy) of the caller, for the rate limiter."""
-    record = await authenticate(scope, tokens)
+    record = await authenticate(scope, tokens, sessions)
+    if isinstance(record, AgentSession):
+        return AGENT, record.agent_uid, default
     if record is not None:
         return TOKEN, record.id, policy_for(record.rate_per_second, record.rate_burst, default)
     client = scope.get("client")

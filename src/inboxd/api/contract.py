@@ -74,6 +74,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Idempotent-Replay": {"description": "`true` when the answer replays an earlier request with the same key.",
                           "schema": {"type": "string"}},
     "Preference-Applied": {"description": "`respond-async` on a 202.", "schema": {"type": "string"}},
+    "Set-Cookie": {"description": "The session cookie `inboxd_session` (HttpOnly, SameSite=Lax, Secure behind https); "
+                   "cleared (Max-Age=0) at sign-out.", "schema": {"type": "string"}},
 }
 
 

@@ -15,6 +15,7 @@ import orjson
 from starlette.exceptions import HTTPException
 
 from inboxd import metrics
+from inboxd.agents.sessions import SessionCache
 from inboxd.api.auth import TokenCache, principal
 from inboxd.api.errors import error_body, internal_error
 from inboxd.api.limiter import RateLimiter
@@ -134,15 +135,17 @@ class RateLimits:
     two, on the hot path): 429 `rate_limited` with `Retry-After` past it, and the draft's
     `RateLimit-Policy` / `RateLimit` headers on every limited answer."""
 
-    def __init__(self, limiter: RateLimiter, tokens: TokenCache, default: Policy) -> None:
+    def __init__(self, limiter: RateLimiter, tokens: TokenCache, default: Policy,
+                 sessions: SessionCache | None = None) -> None:
         self.limiter = limiter
         self.tokens = tokens
+        self.sessions = sessions
         self.default = default
         self._policy_headers: dict[tuple[str, Policy], tuple[bytes, bytes]] = {}
 
     async def check(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], RateLimited | None]:
         """The headers for the answer, and the refusal when the caller is past its limit."""
-        kind, key, policy = await principal(scope, self.tokens, self.default)
+        kind, key, policy = await principal(scope, self.tokens, self.default, self.sessions)
         allowed, budget = await self.limiter.take(f"{kind}:{key}", policy)
         now = time.monotonic()
         stated = self._policy_headers.get((kind, policy))

@@ -516,3 +516,77 @@ SCHEMAS: dict[str, Schema] = {
     "SimulatorTemplate": SIM_TEMPLATE,
     "SimulatorTemplates": SIM_TEMPLATES,
 }
+
+# ----------------------------------------------------------------------------- sign-in (docs/sign-in.md)
+
+_AGENT_EXAMPLE = {
+    "uid": "4d170fc7-5cd6-4496-98e4-f4f03a11456e", "email": "tyler@example.com", "displayName": "Tyler",
+    "crmId": "crm-7", "roles": ["agent"], "departments": ["customer_service"], "active": True, "presence": "online",
+    "maxOpenChats": 20, "openChats": 3, "created": "2025-11-11T08:00:04.000Z", "updatedAt": "2025-11-11T08:00:04.000Z",
+}
+_CSRF_EXAMPLE = "6c0d0f2f3c8e4f7d9b1a2e3c4d5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7"
+AGENT = obj(
+    {"uid": STRING, "email": STRING, "displayName": STRING, "crmId": nullable(STRING), "roles": array(STRING),
+     "departments": array(STRING), "active": BOOLEAN,
+     "presence": {"type": "string", "enum": ["online", "away", "offline"]}, "maxOpenChats": nullable(INTEGER),
+     "openChats": INTEGER, "created": ISO_TIME, "updatedAt": ISO_TIME},
+    description="An agent (never a password or its hash). `openChats`: their PENDING and ASSIGNED chats.",
+    example=_AGENT_EXAMPLE,
+)
+SIGNED_IN = obj(
+    {"success": TRUE, "agent": ref("Agent"),
+     "csrfToken": {"type": "string", "description": "Send it as X-CSRF-Token with every POST, PUT, PATCH, DELETE."}},
+    description="Signed in: the agent, and the session's CSRF token (the session itself is the cookie).",
+    example={"success": True, "agent": _AGENT_EXAMPLE, "csrfToken": _CSRF_EXAMPLE},
+)
+SIGNED_IN_SESSION = obj(
+    {"success": TRUE, "agent": ref("Agent"), "csrfToken": STRING,
+     "scopes": array(STRING, description="What the agent's role allows (scope names, as tokens hold them).")},
+    description="The signed-in agent, the session's CSRF token, and the scopes of their role.",
+    example={"success": True, "agent": _AGENT_EXAMPLE, "csrfToken": _CSRF_EXAMPLE,
+             "scopes": ["List all chats", "Manage all chats", "Send session message", "View all chats"]},
+)
+
+_TOKEN_EXAMPLE = {"id": "6912a3b1d0c2473c648f3cd2", "name": "CRM sync", "scopes": ["List all chats", "Send session message"],
+                  "created": "2025-11-11T08:00:04.000Z", "lastUsed": None, "revoked": None,
+                  "rateLimit": {"perSecond": 20.0, "burst": 40}}
+TOKEN = obj(
+    {"id": ID, "name": STRING, "scopes": array(STRING), "created": ISO_TIME, "lastUsed": nullable(ISO_TIME),
+     "revoked": nullable(ISO_TIME),
+     "rateLimit": nullable(obj({"perSecond": NUMBER, "burst": INTEGER}))},
+    description="An API token, never its secret. `rateLimit`: its own limit (null: the configured default).",
+    example=_TOKEN_EXAMPLE,
+)
+TOKEN_LIST = obj({"success": TRUE, "total": {"type": "integer", "minimum": 0}, "tokens": array(ref("ApiToken"))},
+                 description="Every API token, revoked ones too, oldest first.",
+                 example={"success": True, "total": 1, "tokens": [_TOKEN_EXAMPLE]})
+TOKEN_CREATED = obj(
+    {"success": TRUE, "token": ref("ApiToken"),
+     "secret": {"type": "string", "description": "The token itself: shown this once, stored only as its SHA-256."}},
+    description="The new token, and its secret (shown once).",
+    example={"success": True, "token": _TOKEN_EXAMPLE, "secret": "inboxd_" + "x" * 43},
+)
+_CHANNEL_EXAMPLE = {
+    "id": "6912a0c4d0c2473c648f3ca1", "channel": "whatsapp", "accountId": ACCOUNT, "phoneNumberId": "106540352242922",
+    "wabaId": "102290129340398", "graphUrl": "https://graph.facebook.com", "apiVersion": "v23.0", "mps": 80,
+    "sandbox": False, "readReceipts": True, "created": "2025-11-11T08:00:04.000Z",
+    "defaultDepartment": "customer_service", "resolutionMessage": "Thanks! We are here if you need us.",
+    "health": {"status": "warning", "openProblems": 1, "errors": 0, "warnings": 1, "qualityRating": "GREEN"},
+}
+CHANNEL_ACCOUNT = obj(
+    {"id": ID, "channel": STRING, "accountId": STRING, "phoneNumberId": STRING, "wabaId": nullable(STRING),
+     "graphUrl": STRING, "apiVersion": STRING, "mps": INTEGER, "sandbox": BOOLEAN, "readReceipts": BOOLEAN,
+     "created": ISO_TIME, "defaultDepartment": nullable(STRING), "resolutionMessage": nullable(STRING),
+     "health": obj({"status": {"type": "string", "enum": ["ok", "warning", "error"]},
+                    "openProblems": INTEGER, "errors": INTEGER, "warnings": INTEGER,
+                    "qualityRating": nullable(STRING)})},
+    description="A channel account, without its credentials, and its health at a glance.",
+    example=_CHANNEL_EXAMPLE,
+)
+CHANNEL_ACCOUNT_LIST = obj(
+    {"success": TRUE, "total": {"type": "integer", "minimum": 0}, "channels": array(ref("ChannelAccount"))},
+    description="Every channel account.", example={"success": True, "total": 1, "channels": [_CHANNEL_EXAMPLE]},
+)
+SCHEMAS.update({"Agent": AGENT, "SignedIn": SIGNED_IN, "SignedInSession": SIGNED_IN_SESSION, "ApiToken": TOKEN,
+                "TokenList": TOKEN_LIST, "TokenCreated": TOKEN_CREATED, "ChannelAccount": CHANNEL_ACCOUNT,
+                "ChannelAccountList": CHANNEL_ACCOUNT_LIST})

@@ -7,6 +7,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from inboxd.channels.listing import account_object
 from inboxd.cli.common import fail, with_db
 from inboxd.domain.clock import iso_from_ms
 from inboxd.health import problems as problems_store
@@ -77,24 +78,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
         async with db.read() as conn:
             return await accounts_store.list_accounts(conn)
 
-    rows = [
-        {
-            "id": a.id,
-            "channel": a.channel,
-            "accountId": a.account_id,
-            "phoneNumberId": a.phone_number_id,
-            "wabaId": a.waba_id,
-            "graphUrl": a.graph_url,
-            "apiVersion": a.api_version,
-            "mps": a.mps,
-            "sandbox": a.sandbox,
-            "readReceipts": a.read_receipts,
-            "created": iso_from_ms(a.created_at),
-            "defaultDepartment": a.default_department_id,
-            "resolutionMessage": a.resolution_message,
-        }
-        for a in with_db(work)
-    ]
+    rows = [account_object(a) for a in with_db(work)]
     if as_json:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return

@@ -7,12 +7,10 @@ from typing import Annotated
 import orjson
 import typer
 
+from inboxd import api_tokens
 from inboxd.cli.common import fail, settings, with_db
 from inboxd.config import default_policy
-from inboxd.domain.clock import iso_from_ms
-from inboxd.domain.rate_limits import policy_for
 from inboxd.domain.scopes import ALL_SCOPES, Scope, parse_scope
-from inboxd.store import tokens as tokens_store
 
 app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -24,7 +22,7 @@ def create(
         list[str] | None,
         typer.Option("--scope", help='A scope, by name ("Send session message") or slug (send-session-message). Repeat.'),
     ] = None,
-    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant every scope (Texter's 19 and inboxd's Manage agents).")] = False,
+    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Grant every scope (Texter's 19 and inboxd's Manage agents, Manage API tokens).")] = False,
     rate: Annotated[
         float | None,
         typer.Option("--rate", min=0.001, help="Its own rate limit, requests/s (default INBOXD_RATE_LIMIT_PER_SECOND)."),
@@ -45,8 +43,7 @@ def create(
         raise fail(f"{exc}; known scopes: " + "; ".join(s.value for s in ALL_SCOPES), 2) from exc
 
     async def work(db):  # type: ignore[no-untyped-def]
-        async with db.write() as conn:
-            return await tokens_store.create_token(conn, name, scopes, rate_per_second=rate, rate_burst=burst)
+        return await api_tokens.create(db, api_tokens.NewToken(name, scopes, rate, burst))
 
     secret, _record = with_db(work)
     typer.echo(secret)
@@ -56,23 +53,8 @@ def create(
 def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False) -> None:
     """List tokens (never their secrets)."""
 
-    async def work(db):  # type: ignore[no-untyped-def]
-        async with db.read() as conn:
-            return await tokens_store.list_tokens(conn)
-
-    records = with_db(work)
-    rows = [
-        {
-            "id": r.id,
-            "name": r.name,
-            "scopes": sorted(r.scopes),
-            "created": iso_from_ms(r.created_at),
-            "lastUsed": iso_from_ms(r.last_used_at),
-            "revoked": iso_from_ms(r.revoked_at),
-            "rateLimit": _rate_limit(r),
-        }
-        for r in records
-    ]
+    default = default_policy(settings())
+    rows = [api_tokens.token_object(r, default) for r in with_db(api_tokens.list_all)]
     if as_json:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
@@ -90,21 +72,12 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON arr
         )
 
 
-def _rate_limit(record: tokens_store.TokenRecord) -> dict[str, float | int] | None:
-    """The token's own limit (`--rate/--burst`), or None when it has the configured default."""
-    if record.rate_per_second is None and record.rate_burst is None:
-        return None
-    policy = policy_for(record.rate_per_second, record.rate_burst, default_policy(settings()))
-    return {"perSecond": policy.rate, "burst": policy.burst}
-
-
 @app.command("revoke")
 def revoke(token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id from `tokens list`.")]) -> None:
     """Revoke a token; requests with it are refused within a second."""
 
     async def work(db):  # type: ignore[no-untyped-def]
-        async with db.write() as conn:
-            return await tokens_store.revoke_token(conn, token_id)
+        return await api_tokens.revoke(db, token_id)
 
     if not with_db(work):
         raise fail(f"no live token with id {token_id}")

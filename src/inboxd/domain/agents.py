@@ -67,10 +67,12 @@ def is_uid(value: str) -> bool:
         return False
 
 
-# What a browser session of each role may do (the web inbox signs agents in and maps their roles
-# to scopes, so every route keeps its one `require(...)` check): an admin everything; an agent
-# the chats, messages, templates and quick replies, not tokens' business (scenarios, channels,
-# label and template management, agents).
+# What a browser session of each role may do — the one place (docs/sign-in.md). The web inbox
+# signs agents in and maps their roles to scopes, so every route keeps its one `require(...)`
+# check: an admin everything; an agent the chats (list, view, take/assign/resolve), their
+# messages and files, sending (session messages, templates: send and view), quick replies to
+# read (labels are readable with any credential), and their own presence (`PUT auth/me/presence`)
+# — not scenarios, channels, label/template/quick-reply management, agents or API tokens.
 _AGENT_SCOPES = frozenset({
     Scope.LIST_ALL_CHATS, Scope.VIEW_ALL_CHATS, Scope.MANAGE_ALL_CHATS, Scope.SEND_SESSION_MESSAGE,
     Scope.SEND_TEMPLATE_MESSAGES, Scope.VIEW_TEMPLATE_MESSAGES, Scope.VIEW_ALL_FILES,

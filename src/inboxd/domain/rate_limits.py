@@ -1,5 +1,5 @@
-"""Rate limits: a token bucket per principal (an API token, later an agent's session, or the
-client address of a request without either). Pure arithmetic; where the buckets live and how
+"""Rate limits: a token bucket per principal (an API token, a signed-in agent — all their
+sessions share one —, or the client address of a request without either). Pure arithmetic; where the buckets live and how
 processes share them is `api.limiter` and `store.rate_limits`.
 
 A bucket holds at most `burst` units and refills at `rate` units a second; a request takes one.
@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 # Principal kinds: the policy's name in the headers, and the prefix of the bucket's key.
-TOKEN, ADDRESS = "token", "address"
+TOKEN, AGENT, ADDRESS = "token", "agent", "address"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """The API token scopes: Texter's 19, named exactly as in the Texter UI (reference §1.2), and
-inboxd's own (for what Texter manages in its UI only: agents and departments).
+inboxd's own (for what Texter manages in its UI only: agents and departments, API tokens).
 
 A token holds a set of scopes; every endpoint declares the scopes it needs next to its route
 (`api.deps.require`), and a token must hold all of them.
@@ -33,6 +33,7 @@ class Scope(StrEnum):
     MANAGE_QUICK_REPLIES = "Manage quick replies"
     # inboxd's own
     MANAGE_AGENTS = "Manage agents"
+    MANAGE_API_TOKENS = "Manage API tokens"
 
     @property
     def slug(self) -> str:
@@ -40,7 +41,7 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES: tuple[Scope, ...] = tuple(Scope)
-INBOXD_SCOPES: tuple[Scope, ...] = (Scope.MANAGE_AGENTS,)
+INBOXD_SCOPES: tuple[Scope, ...] = (Scope.MANAGE_AGENTS, Scope.MANAGE_API_TOKENS)
 TEXTER_SCOPES: tuple[Scope, ...] = tuple(s for s in Scope if s not in INBOXD_SCOPES)
 
 

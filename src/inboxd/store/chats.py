@@ -156,6 +156,7 @@ class ChatSearch:
     include_empty: bool = False
     limit: int = 30
     skip: int = 0
+    view: Any = None  # an agent's `agents.visibility.ChatView`: only the chats they see
 
 
 def _like_escape(value: str) -> str:
@@ -263,6 +264,8 @@ async def search_chats(conn: AsyncConnection, q: ChatSearch) -> tuple[list[dict[
 def search_statements(conn: AsyncConnection, q: ChatSearch) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The page and the total of a search (their plans are checked by tests)."""
     conds = _search_conditions(conn, q)
+    if q.view is not None:
+        conds.append(q.view.condition())
     page = sa.select(chats).where(*conds).order_by(*_newest_first(conn, q)).limit(q.limit).offset(q.skip)
     return page, sa.select(sa.func.count()).select_from(chats).where(*conds)
 

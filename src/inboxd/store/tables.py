@@ -591,3 +591,43 @@ rate_limit_buckets = sa.Table(
     sa.Column("updated_at", Ms, nullable=False),
     sa.Index("ix_rate_limit_buckets_updated_at", "updated_at"),
 )
+
+# --- sign-in (0012_sessions, docs/sign-in.md) -----------------------------------------------------
+# An agent's browser session: the cookie's secret is only stored as its SHA-256, so any process
+# accepts it and a copy of the database signs nobody in. Expires at `expires_at`
+# (INBOXD_SESSION_HOURS after sign-in); logout sets `revoked_at`.
+agent_sessions = sa.Table(
+    "agent_sessions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_uid", sa.String(36), sa.ForeignKey("agents.uid"), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Column("revoked_at", Ms),
+    sa.Index("ix_agent_sessions_agent_uid", "agent_uid"),
+    sa.Index("ix_agent_sessions_expires_at", "expires_at"),
+)
+
+# One row per failed sign-in, by lower-cased email (known or not): the lockout counts them, so it
+# holds across processes; rows older than the lockout window are purged.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("email_key", sa.String(320), nullable=False),
+    sa.Column("failed_at", Ms, nullable=False),
+    sa.Index("ix_login_failures_email_key_failed_at", "email_key", "failed_at"),
+)
+
+# The live streams an agent's sessions hold open, in any process (presence from streams): a row
+# per stream, `seen_at` refreshed while it is open; a process that died leaves rows that go stale.
+agent_streams = sa.Table(
+    "agent_streams",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_uid", sa.String(36), sa.ForeignKey("agents.uid"), nullable=False),
+    sa.Column("opened_at", Ms, nullable=False),
+    sa.Column("seen_at", Ms, nullable=False),
+    sa.Index("ix_agent_streams_agent_uid", "agent_uid"),
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from inboxd.agents.visibility import ChatView
+from inboxd.api.caller import chat_view
 from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.query import MAX_SKIP, int_param, text_param
@@ -38,6 +40,7 @@ MAX_SEARCH_LABELS = 100  # unique label ids (reference §5.2)
     **answers(ok("ChatSearchPage")),
 )
 async def search_chats(
+    request: Request,
     services: Annotated[Services, Depends(get_services)],
     search: Annotated[str | None, Query(description="phone or name, at least 2 characters")] = None,
     channel_name: Annotated[str | None, Query(alias="channel[name]", description=", ".join(CHANNELS))] = None,
@@ -98,6 +101,7 @@ async def search_chats(
         include_empty=include_empty in ("1", "true"),
         limit=count,
         skip=offset,
+        view=chat_view(request),
     )
     async with services.db.read() as conn:
         last_event_id = await live_store.head(conn)  # read first: the page includes every change up to it
@@ -114,16 +118,18 @@ async def search_chats(
     **answers(ok("ChatPublic", links={"GetMessages": link("Get Messages of a Chat", chatId="$request.path.chatId")}),
               chat_not_found(CHAT_ID)),
 )
-async def get_chat(chatId: str, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
-    row = await load_chat(services, chatId)
+async def get_chat(chatId: str, request: Request, services: Annotated[Services, Depends(get_services)]) -> JSON:  # noqa: N803
+    row = await load_chat(services, chatId, chat_view(request))
     return JSON(texter.chat_public(row, row["channel"], row["account_phone"]))
 
 
-async def load_chat(services: Services, chat_id: str) -> Any:
+async def load_chat(services: Services, chat_id: str, view: ChatView | None = None) -> Any:
+    """The chat, or 404 — also for a chat outside the caller's `view` (an agent's: its existence
+    is not theirs to know)."""
     if not is_id(chat_id):
         raise chat_not_found(chat_id)
     async with services.db.read() as conn:
         row = await chats_store.get_chat(conn, chat_id)
-    if row is None:
+    if row is None or (view is not None and not view.sees(row["department_id"], row["agent_uid"])):
         raise chat_not_found(chat_id)
     return row

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from inboxd.api.caller import chat_view
 from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.query import MAX_EPOCH_MS, bounded_digits
@@ -32,6 +33,7 @@ MAX_LIMIT = 1000  # the reference gives no upper bound; ours is documented in do
 )
 async def chat_messages(
     chatId: str,  # noqa: N803
+    request: Request,
     services: Annotated[Services, Depends(get_services)],
     limit: Annotated[str, Query(pattern=r"^[0-9]+$")] = "50",
     beforeTime: Annotated[str | None, Query(pattern=r"^[0-9]+$")] = None,  # noqa: N803
@@ -45,7 +47,7 @@ async def chat_messages(
         problems.add("query", "a filter is required: botSessionId, or beforeTime together with beforeId")
     problems.raise_if_any("The query is invalid")
     assert count is not None
-    chat = await load_chat(services, chatId)
+    chat = await load_chat(services, chatId, chat_view(request))
     async with services.db.read() as conn:
         last_event_id = await live_store.head(conn)  # read first: the page includes every change up to it
         if botSessionId is not None:
