@@ -19,6 +19,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/inboxd migrate
+	$(BIN)/inboxd agents first-admin --url http://$(HOST):$(PORT)/
 	$(BIN)/inboxd serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

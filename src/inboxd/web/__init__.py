@@ -32,7 +32,7 @@ PAGE_HEADERS = {
 page_router = APIRouter()
 
 
-@page_router.get("/", include_in_schema=False)
+@page_router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 async def inbox_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 

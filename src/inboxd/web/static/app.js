@@ -91,7 +91,7 @@ function setPresenceSwitch(online) {
 $("presence").addEventListener("change", async () => {
   const online = $("presence").checked;
   setPresenceSwitch(online);
-  try { await put(`/agents/${state.me.uid}/presence`, { presence: online ? "online" : "away" }); } catch (err) {
+  try { await put("/auth/me/presence", { presence: online ? "online" : "away" }); } catch (err) {
     showActionError(err);
   }
 });
