@@ -30,6 +30,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 ADMIN = ("admin@example.com", "admin-password-1")
 AGENT = ("tyler@example.com", "agent-password-1")
 API = "/server/api/v2"
+SANDBOX_NUMBER = "15550001234"
+RESOLUTION_MESSAGE = "Thanks for writing! This conversation is closed."
 
 
 def browser_available() -> bool:
@@ -160,6 +162,8 @@ def inbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
                               stderr=subprocess.STDOUT)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", [server], log)
+        # what Resolve with "Notify customer" sends (the sandbox account exists once serve started)
+        _cli(env, "channels", "update", SANDBOX_NUMBER, "--resolution-message", RESOLUTION_MESSAGE)
         yield Inbox(f"http://127.0.0.1:{port}", data, env, token, admin_uid.splitlines()[-1], agent_uid.splitlines()[-1])
     finally:
         stop_processes([server])

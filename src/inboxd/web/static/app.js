@@ -686,9 +686,10 @@ function openResolve() {
 $("resolve-submit").addEventListener("click", async (e) => {
   e.preventDefault();
   try {
-    const chat = await post(`/chats/${state.current}/resolve`, { notifyClient: $("resolve-notify").checked });
-    if (chat && chat._id) upsertChat(chat);
+    const answer = await post(`/chats/${state.current}/resolve`, { notifyClient: $("resolve-notify").checked });
     $("resolve-dialog").close();
+    const note = answer && answer.notification;
+    if (note && !note.sent) $("action-error").textContent = `Resolved; the customer was not notified: ${note.reason || note.code}`;
   } catch (err) { $("resolve-error").textContent = err.message; }
 });
 
