@@ -318,3 +318,35 @@ PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2"
     "21bc330000000049454e44ae426082"
 )
+
+
+def test_settings_create_an_agent_and_a_token_then_revoke_it(inbox: Inbox, context: Any) -> None:
+    page = inbox.sign_in(context, ADMIN)
+    page.get_by_role("button", name="Settings").click()
+    settings = page.get_by_role("dialog", name="Settings")
+    agents = settings.get_by_role("region", name="Agents")
+    new_agent = agents.get_by_role("form", name="New agent")
+    new_agent.get_by_label("Email").fill("rina@example.com")
+    new_agent.get_by_label("Name").fill("Rina")
+    new_agent.get_by_label("Password").fill("rina-password-1")
+    new_agent.get_by_role("button", name="Create agent").click()
+    expect(agents.get_by_role("cell", name="Rina <rina@example.com>")).to_be_visible()
+
+    settings.get_by_role("button", name="API tokens").click()
+    section = settings.get_by_role("region", name="API tokens")
+    section.get_by_label("Token name").fill("crm sync")
+    section.get_by_role("button", name="Create token").click()
+    secret = section.get_by_label("New token secret").inner_text().strip()
+    check = httpx.get(inbox.url + API + "/chats/search", headers={"Authorization": f"Bearer {secret}"})
+    assert check.status_code == 200, check.text
+    section.get_by_role("button", name="Revoke crm sync").click()
+    expect(section.get_by_role("cell", name="revoked")).to_be_visible()
+    assert "crm sync" in section.inner_text() and secret not in section.inner_text()  # shown once
+    wait_for(lambda: httpx.get(inbox.url + API + "/chats/search",
+                               headers={"Authorization": f"Bearer {secret}"}).status_code == 401, 5, "the revocation")
+
+    settings.get_by_role("button", name="Channels").click()
+    expect(settings.get_by_role("region", name="Channels")).to_contain_text("+15550001234")
+    settings.get_by_role("button", name="Close settings").click()
+    with inbox.rest() as http:
+        assert any(a["email"] == "rina@example.com" for a in http.get("/agents").json()["agents"])
