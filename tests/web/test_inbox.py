@@ -65,7 +65,7 @@ def test_a_customer_writes_the_agent_takes_and_answers(inbox: Inbox, context: An
         expect(sent).to_have_count(1)
         for status in ("Sent", "Delivered", "Read"):
             expect(sent.get_by_role("img", name=status)).to_be_visible(timeout=10_000)
-        screenshot(page, "conversation.png")
+        screenshot(page, "inbox.png")
         with inbox.rest() as http:
             chat = http.get(f"/chats/{inbox.chat_of(phone)['_id']}").json()
             assert chat["agent"]["uid"] == inbox.admin_uid and chat["status"] == 2

@@ -214,6 +214,7 @@ function renderList() {
   const list = $("chat-list");
   const focusedId = document.activeElement && document.activeElement.closest("#chat-list li")?.dataset.chat;
   list.replaceChildren(...state.order.map((id) => chatItem(state.chats.get(id))));
+  list.dataset.view = state.view;
   if (focusedId) list.querySelector(`li[data-chat="${CSS.escape(focusedId)}"] button`)?.focus();
 }
 
