@@ -100,7 +100,7 @@ def run(cfg: Any) -> dict[str, Any]:
                                               "rows_after": page.locator("#chat-list li").count()}
             browser.close()
         figures["peak_rss_mb"] = server.record_peak()
-        figures["target_met"] = max(figures["unassigned_first_screen_ms"]["max"], figures["all_first_screen_ms"]["max"]) <= TARGET_MS
+        figures["target_met"] = figures["unassigned_first_screen_ms"]["max"] <= TARGET_MS  # the first screen
         if not cfg.quick:
             save_result(NAME, figures)
         return figures
@@ -129,5 +129,5 @@ def report_section() -> list[str]:
         f"| … of which the switch to `All` alone | {statistics.median(r['all_switch_ms'])} ms | {max(r['all_switch_ms'])} ms |",
         f"| scroll to the end: the next 50 rows (Search Chats `skip`) | {s['median']} ms | {s['max']} ms |",
         "",
-        f"Target ≤ 1 s for the first screen: {'met' if r['target_met'] else 'NOT met'}.",
+        f"Target ≤ 1 s for the first screen (`Unassigned`, max of the loads): {'met' if r['target_met'] else 'NOT met'}.",
     ]

@@ -65,7 +65,6 @@ def test_a_customer_writes_the_agent_takes_and_answers(inbox: Inbox, context: An
         expect(sent).to_have_count(1)
         for status in ("Sent", "Delivered", "Read"):
             expect(sent.get_by_role("img", name=status)).to_be_visible(timeout=10_000)
-        screenshot(page, "inbox.png")
         with inbox.rest() as http:
             chat = http.get(f"/chats/{inbox.chat_of(phone)['_id']}").json()
             assert chat["agent"]["uid"] == inbox.admin_uid and chat["status"] == 2
@@ -74,6 +73,7 @@ def test_a_customer_writes_the_agent_takes_and_answers(inbox: Inbox, context: An
         assert [d["payload"]["text"]["body"] for d in got] == ["Yes, it is ready!"]
         page.get_by_role("button", name="Mine").click()
         expect(chat_item(page, "Dana")).to_contain_text("Yes, it is ready!")
+        screenshot(page, "inbox.png")
     finally:
         inbox.simulator("PATCH", "/config", json={"status_delays": {"sent": 0, "delivered": 0.2, "read": 1.0}})
 

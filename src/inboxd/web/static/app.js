@@ -75,9 +75,9 @@ async function enter(me) {
   $("me").textContent = me.agent.displayName || me.agent.email;
   $("open-settings").hidden = !isAdmin();
   setPresenceSwitch(me.agent.presence !== "away");
-  await Promise.all([loadLabels(), loadDepartments(), loadQuickReplies()]);
   state.live = new Live({ onEvent: applyEvent, onResync: resync, onState: (s) => { document.body.dataset.live = s; } });
-  const lastEventId = await loadList();
+  // the list first (the first screen), the reference lists beside it
+  const [lastEventId] = await Promise.all([loadList(), loadLabels(), loadDepartments(), loadQuickReplies()]);
   state.live.start(lastEventId);
   setInterval(renderWindow, 20_000);
 }

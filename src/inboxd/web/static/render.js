@@ -19,7 +19,7 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export const STATUS = { 0: "Pending", 1: "Sent", 2: "Delivered", 3: "Read", 4: "Failed", 5: "Failed", 6: "Deleted" };
-const STATUS_MARK = { 0: "🕓", 1: "✓", 2: "✓✓", 3: "✓✓", 4: "!", 5: "!", 6: "⌫" };
+const STATUS_MARK = { 0: "…", 1: "✓", 2: "✓✓", 3: "✓✓", 4: "!", 5: "!", 6: "×" };
 export const CHAT_STATUS = { 0: "Bot", 1: "Pending", 2: "Assigned", 3: "Resolved", 4: "Bulk" };
 
 export function chatName(chat) {
@@ -117,7 +117,7 @@ export function statusNode(m) {
   if (m.direction !== "outgoing") return null;
   const name = m.pending ? "Pending" : STATUS[m.status] || "Pending";
   const node = el("span", { class: `status ${name.toLowerCase()}`, role: "img", "aria-label": name, title: name },
-    STATUS_MARK[m.status] || "🕓");
+    m.pending ? "…" : STATUS_MARK[m.status] || "…");
   return node;
 }
 
