@@ -40,6 +40,7 @@ AGENT_UPDATED = "inboxd.agent.updated"  # data: agent_uid, fields
 # health problem raised or resolved (docs/quick-replies.md, docs/channel-health.md).
 QUICK_REPLY_CHANGED = "inboxd.quick_reply.changed"  # data: quick_reply_id, deleted (bool)
 PROBLEM_CHANGED = "inboxd.problem.changed"  # data: problem_id
+LABEL_CHANGED = "inboxd.label.changed"  # data: label_id, deleted (bool): created, renamed/recoloured, deleted
 
 Listener = Callable[..., Awaitable[None]]
 

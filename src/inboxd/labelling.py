@@ -19,7 +19,7 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import Problems
 from inboxd.domain.labels import FAILED_MESSAGE, LabelsChange, LabelsOutcome, apply_change
 from inboxd.domain.status import MessageStatus
-from inboxd.domain_events import CHAT_LABELS, CHAT_UPDATED, MESSAGE_STATUS_CHANGED, DomainEvents
+from inboxd.domain_events import CHAT_LABELS, CHAT_UPDATED, LABEL_CHANGED, MESSAGE_STATUS_CHANGED, DomainEvents
 from inboxd.store import labels as labels_store
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ async def delete_label(conn: AsyncConnection, events: DomainEvents, label_id: st
         if chat_id in current:
             await _apply(conn, events, chat_id, current[chat_id], "remove", [label_id], now)
     await labels_store.delete_label(conn, label_id)
+    await events.publish(conn, LABEL_CHANGED, label_id=label_id, deleted=True)
     return len(chat_ids)
 
 

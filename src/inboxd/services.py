@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from inboxd import housekeeping
+from inboxd.agents.presence import StreamPresence
 from inboxd.agents.sessions import SessionCache
 from inboxd.api.auth import TokenCache
 from inboxd.api.limiter import RateLimiter
@@ -61,6 +62,8 @@ class Services:
     health: HealthMonitor | None = None
     # The live event log (written on every change) and this process's streams' hub.
     live: LiveService | None = None
+    # Agents' presence from their open live streams (agents/presence.py).
+    presence: StreamPresence | None = None
     _stop: Shutdown = field(default_factory=Shutdown)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -86,6 +89,7 @@ class Services:
         services.install_health()
         services.live = LiveService(settings, db)
         services.live.install(events)
+        services.presence = StreamPresence(db, events, grace_seconds=settings.presence_grace_seconds)
         return services
 
     def install_health(self) -> None:
@@ -162,6 +166,8 @@ class Services:
         await self.http.aclose()
         if self.live is not None:
             await self.live.aclose()
+        if self.presence is not None:
+            await self.presence.aclose()
         if self.event_delivery is not None:
             await self.event_delivery.aclose()
         await self.files.aclose()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from inboxd.domain.scopes import ALL_SCOPES
+from tests.chats.conftest import events_settings, live, receiver, rig  # noqa: F401  (the simulator rig)
 from tests.support.server import LiveServer
 
 API = "/server/api/v2"

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from inboxd.api.app import API_PREFIX
+from inboxd.api.deps import SESSION_SCHEME
 from inboxd.domain.scopes import ALL_SCOPES
 from inboxd.store.db import Database
 from inboxd.store.tables import messages, outbox
@@ -81,7 +82,19 @@ async def test_every_json_body_route_goes_through_the_one_reader(
     # Routes that read a JSON body their request documentation does not show (yet).
     undocumented = [("post", f"{API_PREFIX}/whatsapp/templates/unsubscribe"), ("post", f"{API_PREFIX}/whatsapp/templates/subscribe"),
                     ("post", f"{API_PREFIX}/scenarios/manage/{{scenarioId}}/activate")]
+    # Routes only a signed-in agent may call get the session cookie and its CSRF token instead.
+    r = await client.post(f"{API_PREFIX}/agents", headers=auth, json={
+        "email": "reader@example.com", "displayName": "Reader", "roles": ["admin"], "password": "a long passphrase"})
+    assert r.status_code == 201, r.text
+    signed_in = await client.post(f"{API_PREFIX}/auth/login", json={"email": "reader@example.com",
+                                                                   "password": "a long passphrase"})
+    session = {"Cookie": f"inboxd_session={signed_in.cookies['inboxd_session']}",
+               "X-CSRF-Token": signed_in.json()["csrfToken"]}
+    client.cookies.clear()
     for method, path in documented + undocumented:
         concrete = path.replace("{", "").replace("}", "")  # any value: the type is checked first
-        r = await client.request(method, concrete, content=b'{"a": 1}', headers={**auth, "Content-Type": "text/plain"})
+        security = document["paths"].get(path, {}).get(method, {}).get("security")
+        credential = session if security == [{SESSION_SCHEME: []}] else auth
+        r = await client.request(method, concrete, content=b'{"a": 1}',
+                                 headers={**credential, "Content-Type": "text/plain"})
         assert r.status_code == 415, (method, path, r.text)

@@ -21,7 +21,7 @@ from inboxd.live import store as live_store
 from inboxd.live.log import LiveLog
 from inboxd.store import chats as chats_store
 from inboxd.store.db import Database
-from inboxd.store.tables import live_events, messages
+from inboxd.store.tables import agents, live_events, messages
 from tests.conftest import WhatsAppAccountSpec
 from tests.support.seed import empty_chats
 
@@ -136,12 +136,22 @@ async def test_a_rolled_back_change_writes_no_event_and_takes_no_id(
 
 async def test_notices_carry_their_object(db: Database, bus: DomainEvents) -> None:
     problem = {"_id": "p1", "name": "whatsapp_token_expired", "severity": "error"}
+    uid = "4d170fc7-5cd6-4496-98e4-f4f03a11456e"
     async with db.write() as conn:
+        await conn.execute(agents.insert().values(uid=uid, email="a@example.com", email_key="a@example.com",
+                                                  display_name="A", roles=["agent"], active=True, presence="offline",
+                                                  created_at=1, updated_at=1))
         await bus.publish(conn, de.CHANNEL_PROBLEM_CREATED, problem=problem)
-        await bus.publish(conn, de.AGENT_UPDATED, agent_uid="u1", fields=["presence"])
+        await bus.publish(conn, de.AGENT_UPDATED, agent_uid=uid, fields=["presence"])
+        # The Agent as it is when the transaction ends (the notice came before this change).
+        await conn.execute(agents.update().where(agents.c.uid == uid).values(presence="online"))
+        await bus.publish(conn, de.AGENT_UPDATED, agent_uid="4d170fc7-0000-4496-98e4-f4f03a11456e", fields=[])  # gone
     rows = await _log(db)
     assert [(r.type, orjson.loads(r.data)) for r in rows] == [
-        ("problem.created", problem), ("agent.updated", {"uid": "u1", "fields": ["presence"]})]
+        ("problem.created", problem),
+        ("agent.updated", {"uid": uid, "email": "a@example.com", "displayName": "A", "crmId": None, "roles": ["agent"],
+                           "departments": [], "active": True, "presence": "online", "maxOpenChats": None,
+                           "openChats": 0, "created": "1970-01-01T00:00:00.001Z", "updatedAt": "1970-01-01T00:00:00.001Z"})]
 
 
 async def test_a_reader_never_sees_an_id_before_the_ids_below_it_committed(

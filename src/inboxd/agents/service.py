@@ -100,6 +100,19 @@ class Directory:
             await self._update(conn, uid, {"presence": presence}, None, now_ms())
         return await self.get_agent(uid)
 
+    async def follow_streams(self, conn: AsyncConnection, uid: str, *, streaming: bool, now: int) -> None:
+        """Presence from live streams (agents/presence.py), on the caller's transaction: an active
+        agent who opened a stream turns online unless they are away (or already online); one whose
+        last stream closed turns offline. Other presences set by hand are kept while streaming."""
+        await assignment.lock(conn)
+        row = await store.get_agent(conn, uid)
+        if row is None or not row["active"]:
+            return
+        if streaming and row["presence"] == Presence.OFFLINE:
+            await self._update(conn, uid, {"presence": Presence.ONLINE.value}, None, now)
+        elif not streaming and row["presence"] != Presence.OFFLINE:
+            await self._update(conn, uid, {"presence": Presence.OFFLINE.value}, None, now)
+
     async def _update(
         self, conn: AsyncConnection, uid: str, values: dict[str, Any], departments: list[str] | None, now: int
     ) -> None:
@@ -239,6 +252,12 @@ async def _open_chats_in(conn: AsyncConnection, department_id: str) -> int:
     done = [int(ChatStatus.RESOLVED), int(ChatStatus.BULK)]
     query = sa.select(sa.func.count()).where(chats.c.department_id == department_id, chats.c.status.notin_(done))
     return int((await conn.execute(query)).scalar_one())
+
+
+async def render_agent(conn: AsyncConnection, uid: str) -> dict[str, Any] | None:
+    """The Agent object as it is on this connection now (the live log's `agent.updated`)."""
+    row = await store.get_agent(conn, uid) if is_uid(uid) else None
+    return (await _rendered_agents(conn, [row]))[0] if row is not None else None
 
 
 async def _rendered_agents(conn: AsyncConnection, rows: list[Any]) -> list[dict[str, Any]]:

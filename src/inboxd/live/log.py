@@ -17,7 +17,7 @@ notice (quick replies, labels, …) is one line in `NOTICES`.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +25,15 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd import domain_events as de
+from inboxd.agents.service import render_agent
 from inboxd.domain import texter
 from inboxd.domain.clock import now_ms
+from inboxd.domain.labels import label_object
 from inboxd.domain_events import DomainEvents
 from inboxd.live import store as live_store
+from inboxd.quick_replies import store as quick_replies_store
 from inboxd.store import chats as chats_store
+from inboxd.store import labels as labels_store
 from inboxd.store.db import Database
 from inboxd.store.tables import messages
 
@@ -64,23 +68,49 @@ def carried(name: str) -> Render:
     return lambda data: (str(data[name]["_id"]), data[name])
 
 
-def _agent(data: Mapping[str, Any]) -> tuple[str, Any]:
-    # Agents come with the agents issue; until they render as an Agent object, the notice says
-    # which agent changed and what.
-    return str(data["agent_uid"]), {"uid": data["agent_uid"], "fields": list(data.get("fields") or [])}
+def loaded(name: str, deleted: Callable[[str], Any] | None = None) -> Render:
+    """For notices published with an id (`name=`): the object is loaded at the end of the
+    transaction (`Notice.load`), in the state that commits; with `deleted=True` in the notice,
+    `deleted(id)` is the event's object instead (the row is gone)."""
+
+    def render(data: Mapping[str, Any]) -> tuple[str, Any]:
+        key = str(data[name])
+        return key, deleted(key) if deleted is not None and data.get("deleted") else None
+
+    return render
+
+
+# `load(conn, key)` → the object in its final state (None: gone, no event).
+Load = Callable[[AsyncConnection, str], Awaitable[Any]]
+
+
+async def _load_quick_reply(conn: AsyncConnection, quick_reply_id: str) -> Any:
+    row = await quick_replies_store.get(conn, quick_reply_id)
+    return quick_replies_store.shape(row) if row is not None else None
+
+
+async def _load_label(conn: AsyncConnection, label_id: str) -> Any:
+    row = await labels_store.get_label(conn, label_id)
+    return label_object(row) if row is not None else None
 
 
 @dataclass(frozen=True)
 class Notice:
     type: str
     render: Render
+    load: Load | None = None  # objects rendered as None are loaded at the end of the transaction
+    deleted_type: str | None = None  # the event's type when the notice says `deleted=True`
 
 
 # Other things the inbox lists: one line each.
 NOTICES: dict[str, Notice] = {
-    de.AGENT_UPDATED: Notice("agent.updated", _agent),
+    de.AGENT_UPDATED: Notice("agent.updated", loaded("agent_uid"), render_agent),
     de.CHANNEL_PROBLEM_CREATED: Notice("problem.created", carried("problem")),
     de.CHANNEL_PROBLEM_RESOLVED: Notice("problem.resolved", carried("problem")),
+    de.QUICK_REPLY_CHANGED: Notice("quick_reply.updated", loaded("quick_reply_id", lambda i: {"_id": i, "deleted": True}),
+                                   _load_quick_reply, "quick_reply.deleted"),
+    de.LABEL_CHANGED: Notice("label.updated", loaded("label_id", lambda i: {"id": i, "deleted": True}), _load_label,
+                             "label.deleted"),
 }
 
 # Columns a published row may leave out (an inbound message's row has only those it sets).
@@ -93,6 +123,8 @@ class _Entry:
     row: Mapping[str, Any] | None = None  # a message's row
     chat_id: str | None = None
     data: Any = None  # a notice's object
+    load: Load | None = None  # a notice's object to load at the end (`data` is None)
+    object_id: str = ""
 
 
 @dataclass
@@ -155,7 +187,8 @@ class LiveLog:
     def _notice_listener(self, notice: Notice) -> Any:
         async def listener(conn: AsyncConnection, **data: Any) -> None:
             key, obj = notice.render(data)
-            self._pending_for(conn).note((notice.type, key), notice.type, data=obj)
+            type_ = notice.deleted_type if notice.deleted_type and data.get("deleted") else notice.type
+            self._pending_for(conn).note((notice.type, key), type_, data=obj, load=notice.load, object_id=key)
 
         return listener
 
@@ -178,6 +211,10 @@ class LiveLog:
                 if chat is None:
                     continue
                 obj = texter.chat_full(chat, chat["channel"], chat["account_phone"])
+            elif entry.data is None and entry.load is not None:
+                obj = await entry.load(conn, entry.object_id)
+                if obj is None:
+                    continue  # (gone within the transaction)
             else:
                 obj = entry.data
             rows.append({

@@ -621,7 +621,8 @@ login_failures = sa.Table(
 )
 
 # The live streams an agent's sessions hold open, in any process (presence from streams): a row
-# per stream, `seen_at` refreshed while it is open; a process that died leaves rows that go stale.
+# per stream, `seen_at` refreshed while it is open, `closed_at` set when it closes (the grace
+# period runs from it); a process that died leaves rows that go stale.
 agent_streams = sa.Table(
     "agent_streams",
     metadata,
@@ -629,5 +630,6 @@ agent_streams = sa.Table(
     sa.Column("agent_uid", sa.String(36), sa.ForeignKey("agents.uid"), nullable=False),
     sa.Column("opened_at", Ms, nullable=False),
     sa.Column("seen_at", Ms, nullable=False),
+    sa.Column("closed_at", Ms),
     sa.Index("ix_agent_streams_agent_uid", "agent_uid"),
 )

@@ -24,6 +24,7 @@ from inboxd.domain.labels import (
     parse_new_label,
 )
 from inboxd.domain.scopes import Scope
+from inboxd.domain_events import LABEL_CHANGED
 from inboxd.services import Services
 from inboxd.store import labels as labels_store
 
@@ -88,6 +89,8 @@ async def create_label(request: Request, services: Annotated[Services, Depends(g
                        code="label_exists")
     async with services.db.write() as conn:
         created = await labels_store.create_label(conn, label_id=new.id, name=new.name, color=new.color, now=now_ms())
+        if created:
+            await services.events.publish(conn, LABEL_CHANGED, label_id=new.id, deleted=False)
     if not created:
         raise Conflict(f"A label with id {new.id!r} exists already.", code="label_exists")
     return JSON({"id": new.id, "name": new.name, "color": new.color})
@@ -107,6 +110,8 @@ async def update_label(
     values = parse_label_update(await json_body(request, empty=None))
     async with services.db.write() as conn:
         updated = await labels_store.update_label(conn, _known_id(labelId), values, now_ms())
+        if updated:
+            await services.events.publish(conn, LABEL_CHANGED, label_id=labelId, deleted=False)
     if not updated:
         raise label_not_found(labelId)
     return JSON("OK")

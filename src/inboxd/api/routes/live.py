@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from starlette.responses import Response
 
+from inboxd.agents.presence import StreamWithPresence
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import Problems
@@ -44,7 +46,7 @@ async def live(
     services: Annotated[Services, Depends(get_services)],
     after: EventId = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> LiveStream:
+) -> Response:
     # An EventSource reconnecting sends Last-Event-ID with the URL it was opened with, whose
     # `after` is older: the header wins.
     problems = Problems()
@@ -52,8 +54,12 @@ async def live(
     from_query = _event_id(problems, "query.after", after)
     problems.raise_if_any("The stream position is invalid")
     start, resync = await start_position(services.db, from_header if from_header is not None else from_query)
-    assert services.live is not None
-    return LiveStream(services.db, services.live.hub, principal_for(request), start, resync)
+    assert services.live is not None and services.presence is not None
+    principal = principal_for(request)
+    stream = LiveStream(services.db, services.live.hub, principal, start, resync)
+    if principal.kind == "agent":  # a signed-in agent's stream keeps them online (agents/presence.py)
+        return StreamWithPresence(stream, services.presence, principal.id)
+    return stream
 
 
 @router.get("/live/snapshot", summary="Live stream position", **require(Scope.VIEW_ALL_CHATS))

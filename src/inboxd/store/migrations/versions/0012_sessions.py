@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("agent_uid", sa.String(36), nullable=False),
         sa.Column("opened_at", Ms, nullable=False),
         sa.Column("seen_at", Ms, nullable=False),
+        sa.Column("closed_at", Ms),
         sa.PrimaryKeyConstraint("id", name="pk_agent_streams"),
         sa.ForeignKeyConstraint(["agent_uid"], ["agents.uid"], name="fk_agent_streams_agent_uid_agents"),
     )
