@@ -350,3 +350,10 @@ def test_settings_create_an_agent_and_a_token_then_revoke_it(inbox: Inbox, conte
     settings.get_by_role("button", name="Close settings").click()
     with inbox.rest() as http:
         assert any(a["email"] == "rina@example.com" for a in http.get("/agents").json()["agents"])
+
+
+def test_a_new_label_reaches_an_open_page_live(inbox: Inbox, context: Any) -> None:
+    page = inbox.sign_in(context, ADMIN)
+    with inbox.rest() as http:
+        assert http.post("/labels", json={"id": "late", "name": "Late arrival"}).status_code in (200, 201)
+    expect(page.get_by_label("Label", exact=True).locator("option", has_text="Late arrival")).to_have_count(1)

@@ -244,6 +244,17 @@ $("filter-label").addEventListener("change", () => { state.label = $("filter-lab
 function applyEvent(type, data) {
   if (type === "chat.created" || type === "chat.updated") upsertChat(data);
   else if (type === "message.created" || type === "message.updated") upsertMessage(data, type === "message.created");
+  else if (type === "label.updated" || type === "label.deleted") upsertById(state.labels, "id", data, () => {
+    fillSelect($("filter-label"), state.labels.map((l) => [l.id, l.name]), "Any");
+    if (state.current) renderHeader();
+  });
+  else if (type === "quick_reply.updated" || type === "quick_reply.deleted") upsertById(state.quickReplies, "_id", data);
+}
+
+function upsertById(list, key, item, after) {
+  const i = list.findIndex((x) => x[key] === item[key]);
+  if (item.deleted) { if (i >= 0) list.splice(i, 1); } else if (i >= 0) list[i] = item; else list.push(item);
+  if (after) after();
 }
 
 function upsertChat(chat) {

@@ -6,7 +6,7 @@
 import { API } from "./api.js";
 
 const TYPES = ["message.created", "message.updated", "chat.created", "chat.updated", "agent.updated",
-  "problem.created", "problem.resolved"];
+  "problem.created", "problem.resolved", "label.updated", "label.deleted", "quick_reply.updated", "quick_reply.deleted"];
 
 export class Live {
   constructor({ onEvent, onResync, onState }) {
