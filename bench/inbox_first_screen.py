@@ -19,7 +19,18 @@ import time
 from typing import Any
 
 from bench import seed
-from bench.common import INBOXD, clean_env, free_port, fresh_db, log, machine, processes, save_result, start_inboxd, workdir
+from bench.common import (
+    INBOXD,
+    clean_env,
+    free_port,
+    fresh_db,
+    log,
+    machine,
+    processes,
+    save_result,
+    start_inboxd,
+    workdir,
+)
 
 NAME = "inbox-first-screen"
 CHROMIUM = os.environ.get("INBOXD_CHROMIUM", "/usr/bin/chromium")
@@ -117,9 +128,11 @@ def report_section() -> list[str]:
 
     r = json.loads(path.read_text())
     u, a, s = r["unassigned_first_screen_ms"], r["all_first_screen_ms"], r["scroll_next_page_ms"]
+    names = {"0": "bot", "1": "pending", "2": "assigned", "3": "resolved", "4": "bulk"}
+    mix = ", ".join(f"{n:,} {names.get(k, k)}" for k, n in sorted(r["statuses"].items(), key=lambda kv: -kv[1]))
     return [
         "", "## The web inbox's first screen (scenario 7)", "",
-        f"{r['chats']:,} chats in SQLite (`seed.add_inbox_chats`: {r['statuses']}), an admin signed in, "
+        f"{r['chats']:,} chats in SQLite (`seed.add_inbox_chats`: {mix}), an admin signed in, "
         f"Debian's Chromium headless on the same machine, {r['loads']} fresh page loads each "
         "(`python -m bench 7`; `bench/inbox_first_screen.py`). From navigation to the first chat row painted:",
         "",

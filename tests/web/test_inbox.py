@@ -182,7 +182,6 @@ def test_quick_reply_attachment_reply_labels_crm_assign_resolve(inbox: Inbox, co
     inbox.inbound(phone, name="Maya", text={"body": "when do you open?"})
     page = inbox.sign_in(context, ADMIN)
     conversation = open_chat(page, "Maya")
-    chat_id = inbox.chat_of(phone)["_id"]
 
     # quick reply via "/" (a single text fills the box), then Enter sends it
     composer(page).fill("")
