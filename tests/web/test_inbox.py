@@ -356,3 +356,28 @@ def test_a_new_label_reaches_an_open_page_live(inbox: Inbox, context: Any) -> No
     with inbox.rest() as http:
         assert http.post("/labels", json={"id": "late", "name": "Late arrival"}).status_code in (200, 201)
     expect(page.get_by_label("Label", exact=True).locator("option", has_text="Late arrival")).to_have_count(1)
+
+
+def test_keyboard_and_a_refused_send_with_retry(inbox: Inbox, context: Any) -> None:
+    page = inbox.sign_in(context, ADMIN)
+    first, second = inbox.phone(), inbox.phone()
+    inbox.inbound(first, name="Key One", text={"body": "one"})
+    inbox.inbound(second, name="Key Two", text={"body": "two"})
+    expect(chat_item(page, "Key One")).to_be_visible()
+    open_chat(page, "Key Two")  # the newest, at the top
+    page.get_by_role("list", name="Messages").click()
+    page.keyboard.press("j")
+    expect(page.get_by_role("region", name="Conversation").get_by_role("heading", name="Key One")).to_be_visible()
+    page.keyboard.press("k")
+    expect(page.get_by_role("region", name="Conversation").get_by_role("heading", name="Key Two")).to_be_visible()
+    page.keyboard.press("e")
+    expect(page.get_by_role("dialog", name="Resolve chat")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("/")
+    expect(composer(page)).to_be_focused()
+    composer(page).fill("x" * 5000)  # over WhatsApp's 4096 characters: the API refuses it
+    composer(page).press("Enter")
+    refused = messages(page).filter(has=page.get_by_role("button", name="Retry"))
+    expect(refused).to_have_count(1)
+    expect(refused.get_by_role("note")).to_contain_text("not valid")
+    assert inbox.simulator("GET", f"/contacts/{second}/sent")["data"] == []
