@@ -19,9 +19,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/inboxd migrate
+	$(BIN)/inboxd agents first-admin --url http://$(HOST):$(PORT)/
 	$(BIN)/inboxd serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
+	@test -x /usr/bin/chromium || echo "notice: Chromium is not installed (Debian: apt-get install chromium): the web inbox's browser tests (tests/web) are skipped" >&2
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The schemathesis run of `make test` (tests/contract/test_fuzz.py), for longer and with a new

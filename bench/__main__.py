@@ -11,6 +11,7 @@ import sys
 
 from bench import report
 from bench.common import log, require_wrk, stop_all
+from bench.inbox_first_screen import run as inbox_first_screen
 from bench.live_stream import live
 from bench.scenarios import Config, history, inbound, postgres, send_async, send_e2e
 
@@ -21,8 +22,9 @@ SCENARIOS = {
     "history": lambda cfg: history(cfg),
     "postgres": lambda cfg: postgres(cfg),
     "live": lambda cfg: live(cfg),
+    "inbox-first-screen": lambda cfg: inbox_first_screen(cfg),
 }
-ALIASES = {"1": "send-async", "2": "send-e2e", "3": "inbound", "4": "history", "5": "postgres", "6": "live"}
+ALIASES = {"1": "send-async", "2": "send-e2e", "3": "inbound", "4": "history", "5": "postgres", "6": "live", "7": "inbox-first-screen"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario == "report":
         report.write()
         return 0
-    require_wrk()
+    if args.scenario not in ("7", "inbox-first-screen"):
+        require_wrk()  # scenario 7 drives a browser, not wrk
     cfg = Config(quick=args.quick, duration=args.duration, profile=args.profile, warmup=args.warmup,
                  sizes=[int(s) for s in args.sizes.split(",")] if args.sizes else None,
                  chat_sizes=[int(s) for s in args.chat_sizes.split(",")] if args.chat_sizes else None)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import inbox_first_screen
 from bench.common import RESULTS, ROOT, machine, machine_label
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -285,6 +286,7 @@ def write(doc: Path = DOC) -> Path:
     lines += ["", "## Targets", ""]
     for text, flag in targets:
         lines.append(f"- {text}: {_ok(flag)}")
+    lines += inbox_first_screen.report_section()
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text().strip()]
     doc.write_text("\n".join(lines) + "\n")

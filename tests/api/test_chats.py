@@ -80,6 +80,13 @@ async def test_full_shape_of_a_search_item(client, auth, three_chats) -> None:  
     assert "lastMessage" not in item and "displayName" not in item
 
 
+async def test_with_last_message_adds_the_preview(client, auth, three_chats) -> None:  # type: ignore[no-untyped-def]
+    """inboxd's `withLastMessage=1` (the web inbox's chat list shows each chat's preview)."""
+    item = (await search(client, auth, search="john", withLastMessage="1")).json()["data"][0]
+    assert item["lastMessage"] == {"type": "text", "text": "hi"} and item["labels"] == ["VIP", "gym"]
+    assert "lastMessage" not in (await search(client, auth, search="john", withLastMessage="0")).json()["data"][0]
+
+
 @pytest.mark.parametrize(
     ("params", "path"),
     [
@@ -91,6 +98,7 @@ async def test_full_shape_of_a_search_item(client, auth, three_chats) -> None:  
         ({"channel[name]": "whatsapp"}, "query.channel"),
         ({"channel[name]": "fax", "channel[accountId]": "1"}, "query.channel[name]"),
         ({"includeEmpty": "yes"}, "query.includeEmpty"),
+        ({"withLastMessage": "yes"}, "query.withLastMessage"),
     ],
 )
 async def test_invalid_searches_are_400_naming_the_parameter(client, auth, params, path) -> None:  # type: ignore[no-untyped-def]

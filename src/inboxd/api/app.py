@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 import inboxd.api.routes.channel_health as channel_health_routes
 import inboxd.api.routes.quick_replies as quick_reply_routes
 import inboxd.api.routes.scenarios as scenario_routes
-from inboxd import __version__
+from inboxd import __version__, web
 from inboxd.api import contract, errors
 from inboxd.api.deps import BEARER_SCHEME, SESSION_SCHEME
 from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimits, RequestMiddleware
@@ -112,6 +112,7 @@ def create_app(
     app.include_router(health.router)
     for router in extra_routers or []:
         app.include_router(router)
+    web.mount(app)  # the web inbox at / (src/inboxd/web)
     # Outermost last: request id, rate limit and access line, then the body limit.
     app.add_middleware(BodyLimitMiddleware)
     limits = (RateLimits(services.limiter, services.tokens, default_policy(settings), services.sessions)

@@ -267,6 +267,7 @@ CHAT_FULL: Schema = obj(
         "replyAction": OBJECT,
         "crmDeepLink": STRING,
         "unsubscribed": obj({"date": ISO_TIME}),
+        "lastMessage": ref("LastMessage"),  # only with Search Chats' withLastMessage=1 (inboxd)
     },
     required=["_id", *_CHAT_COMMON, "channel", "entityPhone", "clientPhoneE164", "clientPhone",
               "last_message_timestamp", "labels", "crmData"],

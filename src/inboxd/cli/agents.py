@@ -125,3 +125,33 @@ def set_password(uid: Annotated[str, typer.Argument(metavar="UID")], password_st
     body = {"password": _password(password_stdin)}
     agent = _run(lambda d: d.update_agent(uid, parse_agent(body, creating=False)))
     typer.echo(f"password set for {agent['uid']} ({agent['email']})")
+
+
+@app.command("first-admin")
+def first_admin(
+    email: Annotated[str, typer.Option("--email", envvar="INBOXD_FIRST_ADMIN_EMAIL", help="The admin's sign-in email.")]
+    = "admin@example.com",
+    url: Annotated[str, typer.Option("--url", help="The inbox's address, printed with the password.")]
+    = "http://127.0.0.1:8080/",
+) -> None:
+    """On a data directory without agents: create an admin with a random password and print the
+    email, the password (shown this once, nowhere else) and the inbox URL. With agents: nothing."""
+    import secrets
+
+    def work(d: Directory) -> Any:
+        async def go() -> dict[str, Any] | None:
+            if await d.list_agents():
+                return None
+            password = secrets.token_urlsafe(12)
+            body = {"email": email, "displayName": "Admin", "roles": [Role.ADMIN.value], "departments": [],
+                    "password": password}
+            agent = await d.create_agent(parse_agent(body, creating=True))
+            return {**agent, "password": password}
+        return go()
+
+    made = _run(work)
+    if made is None:
+        typer.echo(f"The inbox: {url}")
+        return
+    typer.echo(f"First admin created. Sign in at {url}\n  Email:    {made['email']}\n  Password: {made['password']}\n"
+               "(shown once: change it in Settings → Agents, or `inboxd agents set-password`)")

@@ -52,6 +52,9 @@ async def search_chats(
     agent_uid: Annotated[str | None, Query(alias="agentUid", description="inboxd: the assigned agent's uid")] = None,
     department_id: Annotated[str | None, Query(alias="departmentId", description="inboxd: the department")] = None,
     include_empty: Annotated[str | None, Query(alias="includeEmpty", description="1, true, 0, false")] = None,
+    with_last_message: Annotated[
+        str | None, Query(alias="withLastMessage", description="inboxd: 1/true adds each chat's `lastMessage` preview")
+    ] = None,
     limit: Annotated[str | None, Query(description="1–10000, default 30")] = None,
     skip: Annotated[str | None, Query(description="0 or more, default 0")] = None,
 ) -> JSON:
@@ -82,6 +85,8 @@ async def search_chats(
     department = text_param(problems, "departmentId", department_id, max_length=100)
     if include_empty is not None and include_empty not in FLAGS:
         problems.add("query.includeEmpty", "must be 1, true, 0 or false")
+    if with_last_message is not None and with_last_message not in FLAGS:
+        problems.add("query.withLastMessage", "must be 1, true, 0 or false")
     count = int_param(problems, "limit", limit, low=1, high=10_000, default=30)
     offset = int_param(problems, "skip", skip, low=0, high=MAX_SKIP, default=0)
     problems.raise_if_any("The search is invalid")
@@ -101,7 +106,8 @@ async def search_chats(
     async with services.db.read() as conn:
         last_event_id = await live_store.head(conn)  # read first: the page includes every change up to it
         rows, total = await chats_store.search_chats(conn, query)
-    data = [texter.chat_full(r, r["channel"], r["account_phone"]) for r in rows]
+    render = texter.chat_object if with_last_message in ("1", "true") else texter.chat_full
+    data = [render(r, r["channel"], r["account_phone"]) for r in rows]
     return JSON({"data": data, "total": total, "lastEventId": last_event_id})
 
 
