@@ -121,3 +121,31 @@ async def test_the_live_stream_shows_an_agent_only_the_chats_they_see(rig: Whats
     finally:
         for browser in (noa, boss):
             await browser.http.aclose()
+
+
+async def test_a_chat_that_leaves_an_agents_view_reaches_their_stream_as_it_goes(rig: WhatsAppRig) -> None:
+    """The shared queue's chat taken by someone else, or a chat moved to a department they are
+    not in, leaves an agent's list live: the event of the move reaches them, then nothing more of it."""
+    chats = await _world(rig)
+    url = rig.server.url
+    noa = await sign_in(url, "noa@example.com")
+    dan = next(a for a in (await rig.client.get(f"{API}/agents")).json()["agents"] if a["email"] == "dan@example.com")
+    try:
+        async with SessionReader(url, noa) as hers:
+            start = await head(rig.client)
+            await _assign(rig, chats["queue"], agentUid=dan["uid"])  # the shared queue's chat goes to Dan
+            await _assign(rig, chats["sales"], departmentId="support")  # a sales chat moves to support
+            await contact_writes(rig, "15550000004", "still there?")  # Dan's now: not hers
+            await contact_writes(rig, "15550000001", "and here?")  # support's now: not hers
+            end = await head(rig.client)
+            await contact_writes(rig, "15550000003", "mine")  # hers, after all the others
+            await hers.wait_for(lambda events: any(e.id > end for e in events))
+            mine = [e for e in hers.events if start < e.id <= end]
+            moved = {e.data["_id"]: e.data for e in mine if e.type == "chat.updated"}
+            assert moved[chats["queue"]]["agent"]["uid"] == dan["uid"]
+            assert moved[chats["sales"]]["departmentId"] == "support"
+            # After the move, nothing more of those chats: the customers' new messages are not hers.
+            assert not [e for e in mine if e.type.startswith("message.")
+                        and e.data.get("parent_chat") in (chats["queue"], chats["sales"])]
+    finally:
+        await noa.http.aclose()

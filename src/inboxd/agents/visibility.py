@@ -9,7 +9,9 @@ when any of these holds:
 - it is in no department and assigned to no one (the shared queue).
 
 The rule reads the chat's `department_id` and `agent_uid` — the columns the live log keeps
-beside every chat and message event, so the stream filters on what the chat was at that event.
+beside every chat and message event, so the stream filters on what the chat was at that event;
+an event that moved the chat also keeps where it was (`before`), and goes to those who saw it
+there too, so a chat taken by someone else leaves their list live.
 An agent's departments are read with their session (the session cache's TTL, 0.5 s); a stream
 keeps those it opened with (the inbox reconnects to pick up a change of membership).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
 import sqlalchemy as sa
 
 from inboxd.domain.agents import Role
@@ -40,7 +43,11 @@ class ChatView:
     def sees_event(self, event: LiveEvent) -> bool:
         """A live event: those about a chat or its messages by the chat's rule; the others
         (agents' presence, quick replies, labels, channel problems) are for everyone."""
-        return event.chat_id is None or self.sees(event.department_id, event.agent_uid)
+        if event.chat_id is None or self.sees(event.department_id, event.agent_uid):
+            return True
+        # A chat that moved out of their view: the event that shows it gone (taken by someone
+        # else, moved to another department) reaches those who saw it where it was.
+        return event.before is not None and self.sees(*orjson.loads(event.before))
 
     def condition(self) -> sa.ColumnElement[bool]:
         """The rule as a condition on `chats`."""

@@ -124,7 +124,10 @@ class Lifecycle:
         if opening:
             await self.events.publish(conn, E.CHAT_CREATED, chat_id=chat_id)
         else:
-            await self.events.publish(conn, E.CHAT_UPDATED, chat_id=chat_id, fields=L.changed_fields(current, target))
+            moved = current is not None and (current.department_id, current.agent_uid) != (
+                target.department_id, target.agent_uid)
+            await self.events.publish(conn, E.CHAT_UPDATED, chat_id=chat_id, fields=L.changed_fields(current, target),
+                                      before=(current.department_id, current.agent_uid) if moved else None)
         if target.external_bot is not None and (current is None or current.external_bot != target.external_bot):
             await self.events.publish(conn, E.CHAT_EXTERNAL_BOT, chat_id=chat_id)
         name = _STATUS_EVENTS.get(target.status)

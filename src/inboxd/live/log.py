@@ -125,6 +125,9 @@ class _Entry:
     data: Any = None  # a notice's object
     load: Load | None = None  # a notice's object to load at the end (`data` is None)
     object_id: str = ""
+    # A chat event that moved the chat (department, agent): where it was before this transaction,
+    # so that those who saw it there see it leave (agents/visibility.py).
+    before: tuple[str | None, str | None] | None = None
 
 
 @dataclass
@@ -139,6 +142,8 @@ class _Pending:
         if entry.type not in _CREATED:
             entry.type = type_
         for name, value in values.items():
+            if name == "before" and entry.before is not None:
+                continue  # the first move of the transaction knows where the chat was
             setattr(entry, name, value)
 
 
@@ -179,8 +184,8 @@ class LiveLog:
         return listener
 
     def _chat_listener(self, type_: str) -> Any:
-        async def listener(conn: AsyncConnection, *, chat_id: str, **_: Any) -> None:
-            self._pending_for(conn).note(("chat", chat_id), type_, chat_id=chat_id)
+        async def listener(conn: AsyncConnection, *, chat_id: str, before: Any = None, **_: Any) -> None:
+            self._pending_for(conn).note(("chat", chat_id), type_, chat_id=chat_id, before=before)
 
         return listener
 
@@ -223,6 +228,7 @@ class LiveLog:
                 "chat_id": entry.chat_id,
                 "department_id": chat["department_id"] if chat is not None else None,
                 "agent_uid": chat["agent_uid"] if chat is not None else None,
+                "before": orjson.dumps(entry.before).decode() if entry.before is not None else None,
                 "data": orjson.dumps(obj).decode(),
             })
         if not rows:

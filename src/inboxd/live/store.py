@@ -28,6 +28,7 @@ class LiveEvent:
     chat_id: str | None = None
     department_id: str | None = None
     agent_uid: str | None = None
+    before: str | None = None  # a moved chat's `[department_id, agent_uid]` before the move (JSON)
 
 
 async def reserve_ids(conn: AsyncConnection, count: int) -> int:
@@ -78,7 +79,7 @@ async def head(conn: AsyncConnection) -> int:
 
 _COLUMNS = (
     live_events.c.id, live_events.c.type, live_events.c.data, live_events.c.channel_account_id,
-    live_events.c.chat_id, live_events.c.department_id, live_events.c.agent_uid,
+    live_events.c.chat_id, live_events.c.department_id, live_events.c.agent_uid, live_events.c.before,
 )
 _AFTER = (
     sa.select(*_COLUMNS)

@@ -501,6 +501,7 @@ live_events = sa.Table(
     sa.Column("chat_id", Id),
     sa.Column("department_id", sa.Text),
     sa.Column("agent_uid", sa.Text),
+    sa.Column("before", sa.Text),  # a moved chat's [department_id, agent_uid] before the move (JSON)
     sa.Column("data", sa.Text, nullable=False),
     sa.Column("created_at", Ms, nullable=False),
 )
