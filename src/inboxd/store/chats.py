@@ -15,7 +15,9 @@ from sqlalchemy.sql.elements import UnaryExpression
 from inboxd.domain.ids import new_id
 from inboxd.domain.lifecycle import INITIAL_STATUS
 from inboxd.domain.status import ChatStatus
+from inboxd.store.db import Database
 from inboxd.store.labels import has_any_label
+from inboxd.store.reads import batched
 from inboxd.store.tables import channel_accounts, chats
 from inboxd.store.upsert import insert_for
 
@@ -115,6 +117,17 @@ async def get_chat(conn: AsyncConnection, chat_id: str) -> sa.RowMapping | None:
 
 _CHATS_BY_IDS = _CHAT_WITH_ACCOUNT.where(chats.c.id.in_(sa.bindparam("b_ids", expanding=True))).order_by(chats.c.id)
 _CHATS_BY_IDS_LOCKED = _CHATS_BY_IDS.with_for_update(of=chats)  # (SQLite leaves FOR UPDATE out)
+
+
+async def _chats_by_id(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, sa.RowMapping]:
+    return {row["id"]: row for row in await get_chats(conn, chat_ids)}
+
+
+async def read_chat(db: Database, chat_id: str) -> sa.RowMapping | None:
+    """`get_chat` in a read of its own, shared with the other chats asked for at the same time
+    (store/reads.py: the hot paths load their chat this way)."""
+    return await batched(db, _chats_by_id).get(chat_id)
+
 
 
 async def get_chats(conn: AsyncConnection, chat_ids: list[str], *, lock: bool = False) -> list[sa.RowMapping]:

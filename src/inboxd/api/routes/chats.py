@@ -116,8 +116,7 @@ async def get_chat(chatId: str, services: Annotated[Services, Depends(get_servic
 async def load_chat(services: Services, chat_id: str) -> Any:
     if not is_id(chat_id):
         raise chat_not_found(chat_id)
-    async with services.db.read() as conn:
-        row = await chats_store.get_chat(conn, chat_id)
+    row = await chats_store.read_chat(services.db, chat_id)  # coalesced with concurrent loads
     if row is None:
         raise chat_not_found(chat_id)
     return row
