@@ -63,14 +63,15 @@ class HotRoutes:
         self.app = app
         self._routes = routes
         self._services = services
-        self._table: dict[str, list[tuple[Any, Any, tuple[Scope, ...], Handler]]] | None = None
+        self._table: dict[str, list[tuple[Any, Any, tuple[Scope, ...] | None, Handler]]] | None = None
 
-    def _build(self) -> dict[str, list[tuple[Any, Any, tuple[Scope, ...], Handler]]]:
-        table: dict[str, list[tuple[Any, Any, tuple[Scope, ...], Handler]]] = {}
+    def _build(self) -> dict[str, list[tuple[Any, Any, tuple[Scope, ...] | None, Handler]]]:
+        table: dict[str, list[tuple[Any, Any, tuple[Scope, ...] | None, Handler]]] = {}
         for route, path, methods, endpoint, extra in _operations(self._routes):
             if endpoint not in _HOT:
                 continue
-            scopes = tuple(Scope(s) for s in (extra or {}).get("x-required-scopes", ()))
+            declared = (extra or {}).get("x-required-scopes")  # absent: a route without require()
+            scopes = None if declared is None else tuple(Scope(s) for s in declared)
             regex = compile_path(path)[0]
             for method in methods:
                 table.setdefault(method, []).append((regex, route, scopes, _HOT[endpoint]))
@@ -89,12 +90,13 @@ class HotRoutes:
         await self.app(scope, receive, send)
 
     async def _answer(self, scope: dict[str, Any], receive: Any, send: Any, route: Any,
-                      scopes: tuple[Scope, ...], handler: Handler, params: dict[str, str]) -> None:
+                      scopes: tuple[Scope, ...] | None, handler: Handler, params: dict[str, str]) -> None:
         scope["route"] = route
         scope["path_params"] = params
         request = Request(scope, receive, send)
         try:
-            await authorize(scope, self._services.tokens, scopes)
+            if scopes is not None:
+                await authorize(scope, self._services.tokens, scopes)
             response = await handler(request, self._services, **params)
         except ApiError as exc:
             response = error_response(exc)
