@@ -32,10 +32,16 @@ class GroupedWrites:
     async def submit(self, item: Any) -> Any:
         """`write_many(conn, [item, …])`'s result for `item`, once committed."""
         future: asyncio.Future[Any] = self.loop.create_future()
+        # Counted as an urgent write from now on (SQLite: the processor lets waiting ones go first).
+        ticket = self.db.urgent_waiting() if self.urgent and not self.db.is_postgres else None
         self._pending.append((item, future))
         if self._task is None or self._task.done():
             self._task = self.loop.create_task(self._run())
-        return await future
+        try:
+            return await future
+        finally:
+            if ticket is not None:
+                self.db.urgent_started(ticket)
 
     async def _run(self) -> None:
         while self._pending:

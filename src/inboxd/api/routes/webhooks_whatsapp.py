@@ -70,8 +70,8 @@ async def _receive(request: Request, services: Services) -> JSON:
         if not signature_matches(body, header, cache.app_secrets):
             metrics.webhook_rejected.labels("signature").inc()
             raise invalid_signature()
-    # Committed before the answer, grouped with the webhooks arriving meanwhile, ahead of the processor.
-    event_id = await events_store.store_event(services.db, "whatsapp", body, now_ms())
+    async with services.db.write(urgent=True) as conn:  # Meta waits for this answer: ahead of the processor
+        event_id = await events_store.add_event(conn, "whatsapp", body, now_ms())
     services.inbound.wake()
     return JSON({"success": True, "eventId": event_id})
 
