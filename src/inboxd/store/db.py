@@ -175,7 +175,9 @@ class Database:
                 await self._before_commit(conn)
             self._after_commit(conn)
             return
-        ticket = self.urgent_waiting()
+        self._urgent_tickets += 1
+        ticket = self._urgent_tickets
+        self._urgent_waiting.add(ticket)
         try:
             async with _unavailable_as_such(), self._writer.begin() as conn:
                 self._urgent_waiting.discard(ticket)
@@ -184,16 +186,6 @@ class Database:
             self._after_commit(conn)
         finally:
             self._urgent_waiting.discard(ticket)
-
-    def urgent_waiting(self) -> int:
-        """Count an urgent write as waiting for SQLite's writer (until `urgent_started(ticket)`):
-        a write queued behind a group commit (store/grouped.py) waits as much as one in `write`."""
-        self._urgent_tickets += 1
-        self._urgent_waiting.add(self._urgent_tickets)
-        return self._urgent_tickets
-
-    def urgent_started(self, ticket: int) -> None:
-        self._urgent_waiting.discard(ticket)
 
     def add_commit_hooks(self, before: BeforeCommit, after: AfterCommit) -> Callable[[], None]:
         """Run `before(conn)` at the end of every write transaction, on its connection, just

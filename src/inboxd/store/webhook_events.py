@@ -6,8 +6,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.ids import new_id
-from inboxd.store.db import Database
-from inboxd.store.grouped import grouped
 from inboxd.store.tables import webhook_events
 
 PENDING, DONE = "pending", "done"
@@ -21,23 +19,6 @@ async def add_event(conn: AsyncConnection, channel: str, body: bytes, now: int) 
         )
     )
     return event_id
-
-
-async def add_events(conn: AsyncConnection, items: list[tuple[str, bytes, int]]) -> list[str]:
-    """`add_event` for many (channel, body, received_at) in one insert: their ids, in order."""
-    ids = [new_id() for _ in items]
-    await conn.execute(webhook_events.insert(), [
-        {"id": event_id, "channel": channel, "body": body, "received_at": now, "state": PENDING, "attempts": 0,
-         "next_attempt_at": now}
-        for event_id, (channel, body, now) in zip(ids, items, strict=True)
-    ])
-    return ids
-
-
-async def store_event(db: Database, channel: str, body: bytes, now: int) -> str:
-    """`add_event` committed, in one transaction with the other webhooks arriving meanwhile
-    (store/grouped.py): Meta waits for this answer, so it is an urgent write."""
-    return await grouped(db, add_events, urgent=True).submit((channel, body, now))
 
 
 async def claim_due(conn: AsyncConnection, *, now: int, lease_ms: int, limit: int) -> list[sa.RowMapping]:
