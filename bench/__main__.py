@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="scenario 4: comma-separated message counts (default 10000,100000,1000000)")
     parser.add_argument("--chat-sizes", help="scenario 4: comma-separated chat counts of the filter searches "
                         "(default 10000,100000,1000000)")
+    parser.add_argument("--no-baselines", action="store_true", help="inboxd alone: no FastAPI, mockpost, pywa, "
+                        "granian or rate-limiter arms (a before/after run of another commit)")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.scenario == "report":
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.scenario not in ("7", "inbox-first-screen"):
         require_wrk()  # scenario 7 drives a browser, not wrk
-    cfg = Config(quick=args.quick, duration=args.duration, profile=args.profile, warmup=args.warmup,
+    cfg = Config(quick=args.quick, baselines=not args.no_baselines, duration=args.duration, profile=args.profile,
+                 warmup=args.warmup,
                  sizes=[int(s) for s in args.sizes.split(",")] if args.sizes else None,
                  chat_sizes=[int(s) for s in args.chat_sizes.split(",")] if args.chat_sizes else None)
     names = list(SCENARIOS) if args.scenario == "all" else [ALIASES.get(args.scenario, args.scenario)]

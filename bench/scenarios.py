@@ -21,6 +21,7 @@ from bench import seed
 from bench.common import (
     LUA,
     PY,
+    ROOT,
     DbSpec,
     Proc,
     clean_env,
@@ -53,6 +54,7 @@ class Config:
     sizes: list[int] | None = None  # scenario 4: message counts
     chat_sizes: list[int] | None = None  # scenario 4: chat counts of the filter searches
     warmup: float | None = None
+    baselines: bool = True  # False: inboxd alone (`--no-baselines`, e.g. an older commit's "before" run)
 
     def seconds(self, default: float, quick: float = 2.0) -> float:
         if self.duration is not None:
@@ -158,12 +160,14 @@ def send_async(
                     args=[token, str(f), "async"])
         before = asyncio.run(_count_messages(spec))
         prof = _profile(cfg, servers[0][0], name, work, seconds)
+        cpu_before = sum(_cpu_seconds(p.pid) for p, _ in servers)
         runs = [
             wrk_start(f"http://127.0.0.1:{port}", LUA / "send.lua", connections=per, threads=per, duration=seconds,
                       args=[token, str(f), "async"])
             for (_, port), f in zip(servers, files, strict=True)
         ]
         results = [wrk_finish(r) for r in runs]
+        cpu = sum(_cpu_seconds(p.pid) for p, _ in servers) - cpu_before
         result["profile"] = _profile_done(prof)
         stored = asyncio.run(_count_messages(spec)) - before
         merged = merge_wrk(results)
@@ -171,10 +175,15 @@ def send_async(
             **merged,
             "stored_messages": stored,
             "peak_rss_mb": [p.record_peak() for p, _ in servers],
+            "server_cpu_ms_per_request": round(cpu * 1000 / max(merged["requests"], 1), 4),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
         }
         log(f"{name}: {merged['rps']:.0f} req/s p50 {merged['p50_ms']} ms p99 {merged['p99_ms']} ms "
-            f"(stored {stored} of {merged['requests']})")
-        if db_kind == "sqlite" and api_processes == 1:
+            f"(stored {stored} of {merged['requests']}), server CPU {result['inboxd']['server_cpu_ms_per_request']} ms/request")
+        if not cfg.baselines:
+            baselines = ()
+        elif db_kind == "sqlite" and api_processes == 1:
+            result["granian"] = _inboxd_granian(cfg, spec, work, token, chats_file, seconds)
             result["limiter"] = _limiter_cost(cfg, spec, work, token, chats_file, seconds)
         if "fastapi" in baselines:
             result["fastapi"] = _baseline_fastapi(cfg, work, chats_file, token, seconds)
@@ -182,6 +191,51 @@ def send_async(
             result["mockpost"] = _baseline_mockpost(cfg, work, seconds)
     save_result(name, result)
     return result
+
+
+def _inboxd_granian(cfg: Config, spec: DbSpec, work: Path, token: str, chats_file: Path, seconds: float) -> dict[str, Any]:
+    """The same load on the same app served by granian (ASGI, uvloop; `bench/baselines/granian_app.py`)
+    instead of `inboxd serve`'s uvicorn: the server lever of issue 14, measured in the same run."""
+    exe = Path(PY).parent / "granian"
+    if not exe.exists():
+        log("granian is not installed (pip install '.[bench]'): its arm skipped")
+        return {"skipped": "granian not installed"}
+    port = free_port()
+    env = clean_env({"INBOXD_DATA_DIR": str(work / "data"), "INBOXD_SIMULATOR": "false", "INBOXD_LOG_LEVEL": "warning",
+                     "INBOXD_WORKERS": "0", **spec.env()})
+    proc = Proc("inboxd-granian", [str(exe), "--interface", "asgi", "--factory", "--loop", "uvloop", "--host", "127.0.0.1",
+                                   "--port", str(port), "--log-level", "warning", "bench.baselines.granian_app:app"],
+                env, work / "granian.log", cwd=ROOT).start()
+    proc.wait_http(f"http://127.0.0.1:{port}/healthz")
+    pids = [proc.pid, *_children(proc.pid)]  # granian serves from a worker process
+    url = f"http://127.0.0.1:{port}"
+    if cfg.warm():
+        wrk(url, LUA / "send.lua", connections=64, threads=64, duration=cfg.warm(), args=[token, str(chats_file), "async"])
+    cpu_before = sum(_cpu_seconds(p) for p in pids)
+    res = wrk(url, LUA / "send.lua", connections=64, threads=64, duration=seconds, args=[token, str(chats_file), "async"])
+    cpu = sum(_cpu_seconds(p) for p in pids) - cpu_before
+    out = {**res.as_dict(), "server_cpu_ms_per_request": round(cpu * 1000 / max(res.requests, 1), 4),
+           "peak_rss_mb": max(_peak_rss(p) for p in pids)}
+    proc.stop()
+    log(f"inboxd on granian: {res.rps:.0f} req/s p99 {res.p99_ms:.1f} ms, server CPU {out['server_cpu_ms_per_request']} ms/request")
+    return out
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _peak_rss(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
 
 
 def _limiter_cost(cfg: Config, spec: DbSpec, work: Path, token: str, chats_file: Path, seconds: float,
@@ -235,10 +289,13 @@ def _baseline_fastapi(cfg: Config, work: Path, chats_file: Path, token: str, sec
     url = f"http://127.0.0.1:{port}"
     if cfg.warm():
         wrk(url, LUA / "send.lua", connections=64, threads=64, duration=cfg.warm(), args=[token, str(chats_file), "async"])
+    cpu_before = _cpu_seconds(proc.pid)
     res = wrk(url, LUA / "send.lua", connections=64, threads=64, duration=seconds, args=[token, str(chats_file), "async"])
-    out = {**res.as_dict(), "peak_rss_mb": proc.record_peak()}
+    cpu = _cpu_seconds(proc.pid) - cpu_before
+    out = {**res.as_dict(), "peak_rss_mb": proc.record_peak(),
+           "server_cpu_ms_per_request": round(cpu * 1000 / max(res.requests, 1), 4)}
     proc.stop()
-    log(f"fastapi ceiling: {res.rps:.0f} req/s p99 {res.p99_ms:.1f} ms")
+    log(f"fastapi ceiling: {res.rps:.0f} req/s p99 {res.p99_ms:.1f} ms, server CPU {out['server_cpu_ms_per_request']} ms/request")
     return out
 
 
@@ -266,8 +323,11 @@ def _baseline_mockpost(cfg: Config, work: Path, seconds: float) -> dict[str, Any
     args = ["BENCHTOKEN", "/whatsapp/v23.0/100000000000001/messages", str(recipients)]
     if cfg.warm():
         wrk(url, LUA / "graph_send.lua", connections=64, threads=64, duration=cfg.warm(), args=args)
+    cpu_before = _cpu_seconds(proc.pid)
     res = wrk(url, LUA / "graph_send.lua", connections=64, threads=64, duration=seconds, args=args)
-    out = {**res.as_dict(), "peak_rss_mb": proc.record_peak()}
+    cpu = _cpu_seconds(proc.pid) - cpu_before
+    out = {**res.as_dict(), "peak_rss_mb": proc.record_peak(),
+           "server_cpu_ms_per_request": round(cpu * 1000 / max(res.requests, 1), 4)}
     proc.stop()
     log(f"mockpost: {res.rps:.0f} req/s p99 {res.p99_ms:.1f} ms errors {res.errors}")
     return out
@@ -312,6 +372,7 @@ def send_e2e(cfg: Config, *, db_kind: str = "sqlite", api_processes: int = 1, nu
             asyncio.run(_wait_read(spec, timeout=30))
         t0_ms = int(time.time() * 1000)
         prof = _profile(cfg, servers[0], name, work, seconds)
+        cpu_before = sum(_cpu_seconds(p.pid) for p in servers)
         runs = [
             wrk_start(f"http://127.0.0.1:{port}", LUA / "send.lua", connections=per_conn, threads=threads,
                       duration=seconds, args=[token, str(f), "sync"])
@@ -322,7 +383,12 @@ def send_e2e(cfg: Config, *, db_kind: str = "sqlite", api_processes: int = 1, nu
         backlog = asyncio.run(_backlog(spec, sims))  # where the statuses wait when the load stops
         result["profile"] = _profile_done(prof)
         drained = asyncio.run(_wait_read(spec, timeout=120 if not cfg.quick else 30))
+        # From the load's start until every message is read: each message's send, claim, Graph
+        # call, record and three status webhooks (the few seconds of idle polling count too).
+        cpu = sum(_cpu_seconds(p.pid) for p in servers) - cpu_before
         figures = asyncio.run(_e2e_figures(spec, t0_ms, t1_ms))
+        figures["server_cpu_ms_per_message"] = round(cpu * 1000 / max(figures["read"], 1), 4)
+        figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         figures["drain_s_after_load"] = drained
         figures["backlog_at_load_end"] = backlog
         if figures["lost"]:  # not read by the end of the drain: where their statuses are
@@ -606,7 +672,8 @@ def inbound(cfg: Config, *, per_payload: int = 100, db_kind: str = "sqlite") -> 
         result["profile"] = _profile_done(prof)
         log(f"{name}: inboxd {events / t_done:.0f} events/s ({posted.ok / t_ingest:.0f} webhooks/s ingest), "
             f"stored {counts['incoming_stored']}/{n_msgs} messages")
-        result["pywa"] = _baseline_pywa(work, items, n_msgs, n_status, seconds, app_secret)
+        if cfg.baselines:
+            result["pywa"] = _baseline_pywa(work, items, n_msgs, n_status, seconds, app_secret)
     save_result(name, result)
     return result
 

@@ -15,6 +15,7 @@ import inboxd.api.routes.scenarios as scenario_routes
 from inboxd import __version__, web
 from inboxd.api import contract, errors
 from inboxd.api.deps import BEARER_SCHEME, SESSION_SCHEME
+from inboxd.api.hot import HotRoutes
 from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimits, RequestMiddleware
 from inboxd.api.responses import JSON
 from inboxd.api.routes import agents as agent_routes
@@ -113,7 +114,9 @@ def create_app(
     for router in extra_routers or []:
         app.include_router(router)
     web.mount(app)  # the web inbox at / (src/inboxd/web)
-    # Outermost last: request id, rate limit and access line, then the body limit.
+    # Outermost last: request id, rate limit and access line, then the body limit, then the hot
+    # routes (api/hot.py), which answer a few routes without FastAPI's per-request machinery.
+    app.add_middleware(HotRoutes, routes=app.routes, services=services)
     app.add_middleware(BodyLimitMiddleware)
     limits = (RateLimits(services.limiter, services.tokens, default_policy(settings), services.sessions)
               if settings.rate_limits else None)

@@ -52,6 +52,23 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def validation_error(exc: RequestValidationError) -> ApiError:
+    details = _validation_details(exc)
+    summary = "; ".join(f"{d['path']}: {d['reason']}" for d in details[:3])
+    more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
+    return ApiError(f"The request is invalid: {summary}{more}.", details=details)
+
+
+def http_error(request: Request, exc: StarletteHTTPException) -> ApiError:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    error = ApiError(str(exc.detail), code=code, headers=headers)
+    error.status = exc.status_code
+    return error
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSON:
@@ -59,20 +76,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSON:
-        details = _validation_details(exc)
-        summary = "; ".join(f"{d['path']}: {d['reason']}" for d in details[:3])
-        more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
-        return error_response(ApiError(f"The request is invalid: {summary}{more}.", details=details))
+        return error_response(validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-        error = ApiError(str(exc.detail), code=code, headers=headers)
-        error.status = exc.status_code
-        return error_response(error)
+        return error_response(http_error(request, exc))
 
 
 def allowed_methods(request: Request) -> str | None:

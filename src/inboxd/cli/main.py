@@ -49,8 +49,10 @@ def worker(
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Default: INBOXD_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Default: INBOXD_PORT or 8080.")] = None,
+    processes: Annotated[int, typer.Option("--processes", min=1, help="Server processes sharing the port (one core "
+                                           "each; needs INBOXD_SIMULATOR=false when > 1).")] = 1,
 ) -> None:
     """Run the API server (migrates first), with delivery and inbound workers inside."""
     from inboxd.cli.serve import run_server
 
-    run_server(host=host, port=port)
+    run_server(host=host, port=port, processes=processes)

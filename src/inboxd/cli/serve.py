@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import socket
 from types import FrameType
 from typing import Any
 
@@ -25,12 +29,21 @@ class _Server(uvicorn.Server):
             self.services.begin_shutdown_threadsafe()
 
 
-def run_server(*, host: str | None, port: int | None) -> None:
+def run_server(*, host: str | None, port: int | None, processes: int = 1) -> None:
     cfg = settings()
     setup_logging(cfg.log_level, cfg.log_format)
     host = host or cfg.host
     port = port or cfg.port
     migrate_configured(cfg)
+    if processes > 1:
+        _run_processes(host, port, processes, simulator=cfg.simulator)
+        return
+    _serve(host, port, None)
+
+
+def _serve(host: str, port: int, sock: socket.socket | None) -> None:
+    """One server process: the app (with its workers) on `sock`, or bound to host:port."""
+    cfg = settings()
     extra: dict[str, Any] = {}
     if cfg.simulator:  # the embedded default: the simulator and the sandbox account wired to it
         from inboxd.simulator.sandbox import embedded, loopback_url
@@ -54,4 +67,39 @@ def run_server(*, host: str | None, port: int | None) -> None:
         )
     )
     server.services = app.state.services
-    server.run()
+    server.run(sockets=[sock] if sock is not None else None)
+
+
+def _child(host: str, port: int, sock: socket.socket) -> None:
+    cfg = settings()
+    setup_logging(cfg.log_level, cfg.log_format)
+    _serve(host, port, sock)
+
+
+def _run_processes(host: str, port: int, count: int, *, simulator: bool) -> None:
+    """`--processes N`: N server processes (each with its own workers) accepting on one listening
+    socket, bound here; SIGTERM/SIGINT are passed on to every one and waited for. One Python
+    process uses one core; docs/benchmarks.md gives the rate one process serves per core."""
+    if simulator:
+        raise SystemExit("--processes > 1 needs INBOXD_SIMULATOR=false: the embedded simulator keeps its "
+                         "state in one process (run `inboxd simulator` on its own instead).")
+    sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
+    sock.set_inheritable(True)
+    spawn = multiprocessing.get_context("spawn")
+    children = [spawn.Process(target=_child, args=(host, port, sock), name=f"inboxd-serve-{i}") for i in range(count)]
+    for child in children:
+        child.start()
+    sock.close()
+
+    def forward(sig: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, sig)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    for child in children:
+        child.join()
+    failed = [c.exitcode for c in children if c.exitcode not in (0, None, -signal.SIGTERM, -signal.SIGINT)]
+    if failed:
+        raise SystemExit(f"a server process exited with {failed[0]}")

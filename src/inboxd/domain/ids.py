@@ -16,20 +16,26 @@ import time
 _PROCESS_RANDOM = secrets.token_bytes(5)
 _counter = itertools.count(secrets.randbelow(0xFFFFFF))
 _lock = threading.Lock()
-_pid = os.getpid()
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{24}$")
 
 
+def _forked() -> None:  # a child must not repeat its parent's ids
+    global _PROCESS_RANDOM, _PROCESS_HEX
+    _PROCESS_RANDOM = secrets.token_bytes(5)
+    _PROCESS_HEX = _PROCESS_RANDOM.hex()
+
+
+_PROCESS_HEX = _PROCESS_RANDOM.hex()
+# Not os.getpid() on every id (a system call; new_id runs several times per message).
+os.register_at_fork(after_in_child=_forked)
+
+
 def new_id(now: float | None = None) -> str:
-    global _PROCESS_RANDOM, _pid
-    if os.getpid() != _pid:  # forked: a child must not repeat its parent's ids
-        _pid = os.getpid()
-        _PROCESS_RANDOM = secrets.token_bytes(5)
     seconds = int(time.time() if now is None else now) & 0xFFFFFFFF
     with _lock:
         count = next(_counter) & 0xFFFFFF
-    return seconds.to_bytes(4, "big").hex() + _PROCESS_RANDOM.hex() + count.to_bytes(3, "big").hex()
+    return f"{seconds:08x}{_PROCESS_HEX}{count:06x}"
 
 
 def is_id(value: str) -> bool:

@@ -15,7 +15,10 @@ from sqlalchemy.sql.elements import UnaryExpression
 from inboxd.domain.ids import new_id
 from inboxd.domain.lifecycle import INITIAL_STATUS
 from inboxd.domain.status import ChatStatus
+from inboxd.store.db import Database
+from inboxd.store import search_index
 from inboxd.store.labels import has_any_label
+from inboxd.store.reads import batched
 from inboxd.store.tables import channel_accounts, chats
 from inboxd.store.upsert import insert_for
 
@@ -117,6 +120,17 @@ _CHATS_BY_IDS = _CHAT_WITH_ACCOUNT.where(chats.c.id.in_(sa.bindparam("b_ids", ex
 _CHATS_BY_IDS_LOCKED = _CHATS_BY_IDS.with_for_update(of=chats)  # (SQLite leaves FOR UPDATE out)
 
 
+async def _chats_by_id(conn: AsyncConnection, chat_ids: list[str]) -> dict[str, sa.RowMapping]:
+    return {row["id"]: row for row in await get_chats(conn, chat_ids)}
+
+
+async def read_chat(db: Database, chat_id: str) -> sa.RowMapping | None:
+    """`get_chat` in a read of its own, shared with the other chats asked for at the same time
+    (store/reads.py: the hot paths load their chat this way)."""
+    return await batched(db, _chats_by_id).get(chat_id)
+
+
+
 async def get_chats(conn: AsyncConnection, chat_ids: list[str], *, lock: bool = False) -> list[sa.RowMapping]:
     """The chats with these ids (with their channel and account phone), in id order; `lock`
     takes their row locks on PostgreSQL, in that order. (The live log reads its transaction's
@@ -197,7 +211,7 @@ def _search_conditions(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnEl
     if q.labels:
         conds.append(has_any_label(q.labels, probe=bool(q.statuses or q.agent_uid or q.department_id)))
     if q.search:
-        conds.append(_term_matches(q.search))
+        conds.append(_term_matches(conn, q.search))
     return conds
 
 
@@ -213,7 +227,7 @@ def _not_driving(conn: AsyncConnection, q: ChatSearch) -> Callable[[sa.Column[An
     return lambda column: column
 
 
-def _term_matches(term: str) -> sa.ColumnElement[bool]:
+def _term_matches(conn: AsyncConnection, term: str) -> sa.ColumnElement[bool]:
     """`search`: the title or display name contains the term (case-insensitive); a term without
     letters is also a phone number, matched on the contact's digits (with and without a leading
     0, so national and international spellings both find it). A term with letters (`Noa2`) is a
@@ -223,12 +237,17 @@ def _term_matches(term: str) -> sa.ColumnElement[bool]:
         sa.func.lower(chats.c.title).like(needle, escape="\\"),
         sa.func.lower(chats.c.display_name).like(needle, escape="\\"),
     ]
+    phones: list[str] = []
     if not any(ch.isalpha() for ch in term):
         digits = re.sub(r"\D", "", term)
-        for candidate in sorted({digits, digits.lstrip("0")}):
-            if len(candidate) >= 2:
-                matches.append(chats.c.contact_id.like(f"%{candidate}%"))
-    return sa.or_(*matches)
+        phones = [candidate for candidate in sorted({digits, digits.lstrip("0")}) if len(candidate) >= 2]
+        matches += [chats.c.contact_id.like(f"%{candidate}%") for candidate in phones]
+    matched = sa.or_(*matches)
+    if conn.dialect.name == "sqlite":  # the trigram index narrows, the LIKEs decide (store/search_index.py)
+        candidates = search_index.sqlite_candidates(term.lower(), phones)
+        if candidates is not None:
+            return sa.and_(candidates, matched)
+    return matched
 
 
 def _newest_first(conn: AsyncConnection, q: ChatSearch) -> list[sa.ColumnElement[Any]]:

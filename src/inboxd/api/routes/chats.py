@@ -128,8 +128,7 @@ async def load_chat(services: Services, chat_id: str, view: ChatView | None = No
     is not theirs to know)."""
     if not is_id(chat_id):
         raise chat_not_found(chat_id)
-    async with services.db.read() as conn:
-        row = await chats_store.get_chat(conn, chat_id)
+    row = await chats_store.read_chat(services.db, chat_id)  # coalesced with concurrent loads
     if row is None or (view is not None and not view.sees(row["department_id"], row["agent_uid"])):
         raise chat_not_found(chat_id)
     return row

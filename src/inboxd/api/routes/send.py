@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Request
 
 from inboxd.api.contract import answers, link, ok
 from inboxd.api.deps import get_services, require
+from inboxd.api.hot import hot
 from inboxd.api.request_body import body_examples, json_body, prefers_async
 from inboxd.api.request_body import idempotency_key as idempotency_key_header
 from inboxd.api.responses import JSON
@@ -81,6 +82,16 @@ async def send_message(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     prefer: Annotated[str | None, Header()] = None,
 ) -> JSON:
+    return await _send(services, request, chatId, idempotency_key, prefer)
+
+
+async def _send_fast(request: Request, services: Services, chatId: str) -> JSON:  # noqa: N803
+    headers = request.headers
+    return await _send(services, request, chatId, headers.get("idempotency-key"), headers.get("prefer"))
+
+
+async def _send(services: Services, request: Request, chatId: str,  # noqa: N803
+                idempotency_key: str | None, prefer: str | None) -> JSON:
     send = parse_send_request(await json_body(request))
     key = idempotency_key_header(idempotency_key, send.tmp_send_id)
     chat = await load_chat(services, chatId)
@@ -93,3 +104,6 @@ async def send_message(
         wait=not respond_async,
     )
     return await sent_response(services, chat, accepted, respond_async=respond_async)
+
+
+hot(send_message, _send_fast)  # api/hot.py: answered without FastAPI's dependency solving

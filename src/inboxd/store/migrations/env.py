@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from inboxd.store.search_index import not_search_index
 from inboxd.store.tables import metadata
 
 connection = context.config.attributes["connection"]
@@ -10,6 +11,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=not_search_index,  # objects SQLAlchemy cannot describe (store/search_index.py)
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -2,7 +2,7 @@
 the event that shows it gone reaches the agents who saw it there (agents/visibility.py).
 
 Revision ID: 0016_live_before
-Revises: 0012_sessions
+Revises: 0015_perf
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_live_before"
-down_revision = "0012_sessions"
+down_revision = "0015_perf"
 branch_labels = None
 depends_on = None
 
