@@ -24,7 +24,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@test -x /usr/bin/chromium || echo "notice: Chromium is not installed (Debian: apt-get install chromium): the web inbox's browser tests (tests/web) are skipped" >&2
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 # The schemathesis run of `make test` (tests/contract/test_fuzz.py), for longer and with a new
 # seed each time: before a release. A failure prints its seed (FUZZ_SEED=<seed> replays it).
