@@ -1,6 +1,7 @@
 """The web inbox's browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium; a
 browser download fails on this network) against a started `inboxd serve` with its simulator,
-one server per test module, one browser for the whole run.
+one server and one browser for the whole run (each test writes as its own contact and names what
+it creates, so the tests share them; starting a server costs seconds).
 
 Without Chromium the tests skip, saying so — unless INBOXD_REQUIRE_BROWSER=1 (CI sets it), then
 they fail. INBOXD_SCREENSHOTS=1 writes the README's screenshots to docs/screenshots/."""
@@ -144,13 +145,15 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbox]:
     need_browser()
     data = tmp_path_factory.mktemp("inbox") / "data"
     port = free_port()
     env = cli_env(data, {"INBOXD_SERVER": f"http://127.0.0.1:{port}",
-                         "INBOXD_RATE_LIMIT_PER_SECOND": "1000", "INBOXD_RATE_LIMIT_BURST": "5000"})
+                         "INBOXD_RATE_LIMIT_PER_SECOND": "1000", "INBOXD_RATE_LIMIT_BURST": "5000",
+                         # event subscriptions may deliver to the tests' receiver on 127.0.0.1
+                         "INBOXD_EVENTS_ALLOW_PRIVATE_URLS": "true"})
     _cli(env, "migrate")
     admin_uid = _cli(env, "agents", "create", "--email", ADMIN[0], "--name", "Ada Admin", "--role", "admin",
                      "--password-stdin", stdin=ADMIN[1] + "\n")

@@ -4,6 +4,10 @@ export const API = "/server/api/v2";
 let csrfToken = "";
 export function setCsrf(token) { csrfToken = token || ""; }
 
+// Told of every 401 but sign-in's own (a wrong password): the session is gone.
+let unauthorized = () => {};
+export function onUnauthorized(fn) { unauthorized = fn; }
+
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.error) || `HTTP ${status}`);
@@ -22,6 +26,7 @@ export async function api(method, path, body, { form } = {}) {
   let data = null;
   const text = await response.text();
   if (text) { try { data = JSON.parse(text); } catch { data = text; } }
+  if (response.status === 401 && path !== "/auth/login") unauthorized();
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

@@ -1,6 +1,6 @@
 // The web inbox: sign-in, the chat list, the conversation, the composer, chat actions, all on
 // the public REST API (api.js) and the live stream (live.js).
-import { api, ApiError, del, get, patch, post, put, query, setCsrf } from "./api.js";
+import { api, ApiError, del, get, onUnauthorized, patch, post, put, query, setCsrf } from "./api.js";
 import { Live } from "./live.js";
 import {
   CHAT_STATUS, chatName, el, failureReason, messageBody, previewText, safeLink, shortTime, statusNode, systemText,
@@ -21,7 +21,7 @@ const state = {
   chats: new Map(), order: [], total: 0, loading: false, exhausted: false, listEpoch: 0,
   current: null, messages: new Map(), oldestLoaded: null, historyDone: false,
   labels: [], departments: [], agents: [], quickReplies: [], templates: null,
-  replyTo: null, attachment: null, pendingSeq: 0, live: null,
+  replyTo: null, attachment: null, pendingSeq: 0, live: null, windowTimer: null,
 };
 
 const can = (scope) => state.scopes.includes(scope);
@@ -66,6 +66,18 @@ $("signout").addEventListener("click", async () => {
   location.reload();
 });
 
+// A session that ended while the page was open (signed out elsewhere, expired, the agent
+// deactivated): every call answers 401 session_ended; the page stops and asks to sign in again.
+function sessionEnded() {
+  if (!state.me) return;
+  state.me = null;
+  if (state.live) state.live.close();
+  clearInterval(state.windowTimer);
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  showSignin("Your session has ended: sign in again.");
+}
+onUnauthorized(sessionEnded);
+
 async function enter(me) {
   setCsrf(me.csrfToken);
   state.me = me.agent;
@@ -75,11 +87,18 @@ async function enter(me) {
   $("me").textContent = me.agent.displayName || me.agent.email;
   $("open-settings").hidden = !isAdmin();
   setPresenceSwitch(me.agent.presence !== "away");
-  state.live = new Live({ onEvent: applyEvent, onResync: resync, onState: (s) => { document.body.dataset.live = s; } });
+  state.live = new Live({ onEvent: applyEvent, onResync: resync, onState: liveState });
   // the list first (the first screen), the reference lists beside it
   const [lastEventId] = await Promise.all([loadList(), loadLabels(), loadDepartments(), loadQuickReplies()]);
   state.live.start(lastEventId);
-  setInterval(renderWindow, 20_000);
+  clearInterval(state.windowTimer);
+  state.windowTimer = setInterval(renderWindow, 20_000);
+}
+
+function liveState(s) {
+  document.body.dataset.live = s;
+  // the browser gave up on the stream: if the session ended, the probe's 401 says so (sessionEnded)
+  if (s === "closed") get("/auth/me").catch(() => {});
 }
 
 function setPresenceSwitch(online) {
@@ -242,6 +261,11 @@ $("filter-label").addEventListener("change", () => { state.label = $("filter-lab
 // ------------------------------------------------------------------ live events
 
 function applyEvent(type, data) {
+  document.dispatchEvent(new CustomEvent("inboxd:live", { detail: { type, data } })); // Settings, when open
+  if (type === "agent.updated" && data.uid === state.me.uid) {
+    if (!data.active) { sessionEnded(); return; }
+    setPresenceSwitch(data.presence !== "away"); // (set in another tab, too)
+  }
   if (type === "chat.created" || type === "chat.updated") upsertChat(data);
   else if (type === "message.created" || type === "message.updated") upsertMessage(data, type === "message.created");
   else if (type === "label.updated" || type === "label.deleted") upsertById(state.labels, "id", data, () => {

@@ -43,7 +43,7 @@ export class Live {
     source.onopen = () => this.onState("open");
     source.onerror = () => {
       this.onState("reconnecting");
-      if (source.readyState === EventSource.CLOSED) this.later();
+      if (source.readyState === EventSource.CLOSED) { this.onState("closed"); this.later(); }
     };
   }
 

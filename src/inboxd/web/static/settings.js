@@ -10,6 +10,21 @@ const SECTIONS = {
 };
 
 let ctx = null;
+let current = null; // { name, section, redraw } of the section on screen
+
+// Live events while Settings is open (app.js forwards each one): an agent's presence changes in
+// its row; a channel health problem raised or resolved redraws Channels.
+document.addEventListener("inboxd:live", (e) => {
+  const dialog = document.getElementById("settings-dialog");
+  if (!current || !dialog.open) return;
+  const { type, data } = e.detail;
+  if (type === "agent.updated" && current.name === "Agents") {
+    const cell = current.section.querySelector(`[data-presence-of="${CSS.escape(data.uid)}"]`);
+    if (cell) cell.textContent = presenceText(data);
+  } else if ((type === "problem.created" || type === "problem.resolved") && current.name === "Channels") {
+    current.redraw();
+  }
+});
 
 export function openSettings(context) {
   ctx = context;
@@ -36,6 +51,7 @@ async function show(body, name) {
   section.append(error);
   body.replaceChildren(section);
   const redraw = () => show(body, name);
+  current = { name, section, redraw };
   try {
     await SECTIONS[name](section, redraw, error);
   } catch (err) {
@@ -64,17 +80,26 @@ function table(headers, rows) {
 
 // ------------------------------------------------------------------ agents
 
+const presenceText = (a) => (a.active ? a.presence : "inactive");
+
+// A new password for an agent who lost theirs: random, set through Update Agent, shown here once
+// (the server keeps only its hash); they sign in with it.
+function newPassword() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function agents(section, redraw, error) {
   const [{ agents: list }, { departments: depts }] = await Promise.all([get("/agents"), get("/departments")]);
   const email = el("input", { type: "email" });
   const name = el("input", {});
   const role = el("select", {}, el("option", { value: "agent" }, "agent"), el("option", { value: "admin" }, "admin"));
   const password = el("input", { type: "password", autocomplete: "new-password" });
+  const shown = el("div", { role: "status" });
   section.append(el("form", { class: "row", "aria-label": "New agent", onsubmit: guard(error, async () => {
     await post("/agents", { email: email.value, displayName: name.value, roles: [role.value], password: password.value, departments: [] });
     redraw();
   }) }, field("Email", email), field("Name", name), field("Role", role), field("Password", password),
-  el("button", { type: "submit" }, "Create agent")));
+  el("button", { type: "submit" }, "Create agent")), shown);
   section.append(table(["Agent", "Role", "Departments", "Presence", ""], list.map((a) => {
     const roleSelect = el("select", { "aria-label": `Role of ${a.email}`, onchange: guard(error, async (e) => {
       await patch(`/agents/${a.uid}`, { roles: [e.target.value] }); redraw();
@@ -82,15 +107,16 @@ async function agents(section, redraw, error) {
     const deptSelect = el("select", { multiple: true, "aria-label": `Departments of ${a.email}`, onchange: guard(error, async (e) => {
       await patch(`/agents/${a.uid}`, { departments: [...e.target.selectedOptions].map((o) => o.value) });
     }) }, depts.map((d) => el("option", { value: d.id, selected: a.departments.includes(d.id) }, d.name)));
-    const reset = el("button", { type: "button", onclick: guard(error, async () => {
-      const secret = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const reset = el("button", { type: "button", "aria-label": `Reset password of ${a.email}`, onclick: guard(error, async () => {
+      const secret = newPassword();
       await patch(`/agents/${a.uid}`, { password: secret });
-      section.append(el("p", { class: "secret", role: "status" }, `New password for ${a.email} (shown once): ${secret}`));
+      shown.replaceChildren(el("p", {}, `New password for ${a.email} — give it to them now, it is not shown again:`),
+        el("p", { class: "secret", "aria-label": "New password" }, secret));
     }) }, "Reset password");
-    const active = el("button", { type: "button", onclick: guard(error, async () => {
-      await patch(`/agents/${a.uid}`, { active: !a.active }); redraw();
-    }) }, a.active ? "Deactivate" : "Activate");
-    return [`${a.displayName} <${a.email}>`, roleSelect, deptSelect, a.active ? a.presence : "inactive",
+    const active = el("button", { type: "button", "aria-label": `${a.active ? "Deactivate" : "Activate"} ${a.email}`,
+      onclick: guard(error, async () => { await patch(`/agents/${a.uid}`, { active: !a.active }); redraw(); }) },
+    a.active ? "Deactivate" : "Activate");
+    return [`${a.displayName} <${a.email}>`, roleSelect, deptSelect, el("span", { "data-presence-of": a.uid }, presenceText(a)),
       el("span", {}, reset, " ", active)];
   })));
 }
@@ -98,7 +124,7 @@ async function agents(section, redraw, error) {
 // ------------------------------------------------------------------ departments
 
 async function departments(section, redraw, error) {
-  const { departments: list } = await get("/departments");
+  const [{ departments: list }, { agents: people }] = await Promise.all([get("/departments"), get("/agents")]);
   const id = el("input", { pattern: "[a-z0-9_-]+" });
   const name = el("input", {});
   const policy = () => el("select", {}, el("option", { value: "manual" }, "manual"), el("option", { value: "round_robin" }, "round robin"));
@@ -107,12 +133,16 @@ async function departments(section, redraw, error) {
     await post("/departments", { id: id.value, name: name.value, assignment: assignment.value }); redraw();
   }) }, field("Department id", id), field("Department name", name), field("Assignment policy", assignment),
   el("button", { type: "submit" }, "Create department")));
-  section.append(table(["Department", "Assignment", ""], list.map((d) => {
+  section.append(table(["Department", "Assignment", "Members", ""], list.map((d) => {
     const select = policy();
     select.value = d.assignment;
     select.setAttribute("aria-label", `Assignment policy of ${d.name}`);
     select.addEventListener("change", guard(error, async () => { await patch(`/departments/${d.id}`, { assignment: select.value }); }));
-    return [`${d.name} (${d.id})`, select, el("button", { type: "button", onclick: guard(error, async () => {
+    const members = el("select", { multiple: true, "aria-label": `Members of ${d.name}`, onchange: guard(error, async (e) => {
+      await patch(`/departments/${d.id}`, { members: [...e.target.selectedOptions].map((o) => o.value) });
+    }) }, people.filter((a) => a.active || d.members.includes(a.uid)).map((a) => el("option", {
+      value: a.uid, selected: d.members.includes(a.uid) }, a.displayName || a.email)));
+    return [`${d.name} (${d.id})`, select, members, el("button", { type: "button", onclick: guard(error, async () => {
       await del(`/departments/${d.id}`); redraw();
     }) }, `Delete ${d.name}`)];
   })));
@@ -128,8 +158,15 @@ async function labels(section, redraw, error) {
   section.append(el("form", { class: "row", "aria-label": "New label", onsubmit: guard(error, async () => {
     await post("/labels", { id: id.value, name: name.value, color: color.value }); redraw();
   }) }, field("Label id", id), field("Label name", name), field("Color", color), el("button", { type: "submit" }, "Create label")));
-  section.append(table(["Label", ""], list.map((l) => [`${l.name} (${l.id})`, l.system ? "system" :
-    el("button", { type: "button", onclick: guard(error, async () => { await del(`/labels/${l.id}`); redraw(); }) }, `Delete ${l.name}`)])));
+  section.append(table(["Label", "Name", "Color", ""], list.map((l) => [l.id,
+    el("input", { value: l.name, dir: "auto", "aria-label": `Name of ${l.name}`, onchange: guard(error, async (e) => {
+      if (e.target.value.trim()) { await patch(`/labels/${l.id}`, { name: e.target.value.trim() }); redraw(); }
+    }) }),
+    el("input", { type: "color", value: l.color, "aria-label": `Color of ${l.name}`, onchange: guard(error, async (e) => {
+      await patch(`/labels/${l.id}`, { color: e.target.value });
+    }) }),
+    l.system ? "system" :
+      el("button", { type: "button", onclick: guard(error, async () => { await del(`/labels/${l.id}`); redraw(); }) }, `Delete ${l.name}`)])));
 }
 
 // ------------------------------------------------------------------ quick replies
@@ -145,9 +182,22 @@ async function quickReplies(section, redraw, error) {
     });
     redraw();
   }) }, field("Title", title), field("Text", text), el("button", { type: "submit" }, "Create quick reply")));
-  section.append(table(["Quick reply", "Sends", ""], list.map((q) => [(q.display && q.display.title) || "(untitled)",
-    q.send.contents.map((c) => c.text || c.type).join(" · "),
-    el("button", { type: "button", onclick: guard(error, async () => { await del(`/quick-replies/${q._id}`); redraw(); }) }, "Delete")])));
+  section.append(table(["Quick reply", "Sends", ""], list.map((q) => {
+    const label = (q.display && q.display.title) || "(untitled)";
+    const editTitle = el("input", { value: (q.display && q.display.title) || "", dir: "auto", "aria-label": `Title of ${label}` });
+    // a single text can be edited here; anything else (buttons, media, several messages) is shown as it is
+    const single = q.send.contents.length === 1 && q.send.contents[0].type === "text" ? q.send.contents[0] : null;
+    const editText = single ? el("textarea", { rows: 2, dir: "auto", "aria-label": `Text of ${label}`, value: single.text }) : null;
+    const save = el("form", { class: "row", "aria-label": `Edit ${label}`, onsubmit: guard(error, async () => {
+      const ops = [{ updateDisplayTitle: editTitle.value.trim() || null }];
+      if (editText) ops.push({ updateSendContents: [{ ...single, text: editText.value }] });
+      await patch(`/quick-replies/${q._id}`, ops); redraw();
+    }) }, editTitle, " ", editText || el("span", { dir: "auto" }, q.send.contents.map((c) => c.text || c.type).join(" · ")),
+    " ", el("button", { type: "submit" }, `Save ${label}`));
+    return [label, save, el("button", { type: "button", onclick: guard(error, async () => {
+      await del(`/quick-replies/${q._id}`); redraw();
+    }) }, `Delete ${label}`)];
+  })));
 }
 
 // ------------------------------------------------------------------ API tokens
@@ -178,13 +228,23 @@ function tokenTable(list, redraw, error) {
 
 async function channels(section, redraw, error) {
   const [{ channels: list }, { problems }] = await Promise.all([get("/channels"), get("/channels/problems")]);
-  section.append(table(["Account", "Health", "Sandbox"], list.map((a) => [`+${a.accountId}`, a.health || a.status || "", a.sandbox ? "yes" : ""])));
+  section.append(table(["Account", "Health", "Sandbox"], list.map((a) => [`+${a.accountId}`, healthText(a.health),
+    a.sandbox ? "yes" : ""])));
   section.append(el("h4", {}, "Health problems"));
   const open = problems.filter((p) => !p.resolvedAt);
   if (!open.length) section.append(el("p", { class: "quiet" }, "No open problems."));
-  else section.append(table(["Problem", "Account", "Since", ""], open.map((p) => [`${p.severity}: ${p.message}`, p.accountId,
-    new Date(p.startedAt || p.createdAt).toLocaleString(),
-    el("button", { type: "button", onclick: guard(error, async () => { await post(`/channels/problems/${p._id}/resolve`); redraw(); }) }, "Resolve")])));
+  else section.append(table(["Problem", "Account", "Since", ""], open.map((p) => [
+    el("span", {}, el("strong", {}, `${p.severity}: ${p.name}`), el("br"), p.message, el("br"), el("span", { class: "quiet" }, p.instruction)),
+    `+${p.accountId}`, new Date(p.startedAt || p.createdAt).toLocaleString(),
+    el("button", { type: "button", "aria-label": `Resolve ${p.name}`, onclick: guard(error, async () => {
+      await post(`/channels/problems/${p._id}/resolve`); redraw();
+    }) }, "Resolve")])));
+}
+
+function healthText(health) {
+  if (!health) return "";
+  const open = health.openProblems ? ` (${health.errors} errors, ${health.warnings} warnings)` : "";
+  return `${health.status}${open}${health.qualityRating ? ` · quality ${health.qualityRating}` : ""}`;
 }
 
 // ------------------------------------------------------------------ event subscriptions
@@ -192,12 +252,25 @@ async function channels(section, redraw, error) {
 async function subscriptions(section, redraw, error) {
   const { scenarios } = await get("/scenarios/manage");
   if (!scenarios.length) section.append(el("p", { class: "quiet" }, "No event subscriptions (docs/events.md)."));
-  section.append(table(["Subscription", "Status", ""], scenarios.map((s) => {
+  section.append(table(["Subscription", "Status", "Runs"], scenarios.map((s) => {
+    const { name, status } = scenarioSummary(s);
     const runs = el("div", {});
-    return [s.name || s._id, s.status || "", el("span", {}, el("button", { type: "button", onclick: guard(error, async () => {
+    return [name, status, el("span", {}, el("button", { type: "button", onclick: guard(error, async () => {
       const { runs: list } = await get(`/scenarios/manage/${s._id}/runs`);
-      runs.replaceChildren(list.length ? table(["Event", "Status", "When"], list.map((r) => [r.triggerEvent, r.status,
-        new Date(r.created).toLocaleString()])) : el("p", { class: "quiet" }, "No runs yet."));
-    }) }, `Runs of ${s.name || s._id}`), runs)];
+      runs.replaceChildren(list.length ? el("div", { role: "region", "aria-label": `Runs of ${name}` },
+        table(["Event", "Status", "When", "Answer"], list.map((r) => [r.triggerEvent, r.status, new Date(r.created).toLocaleString(),
+          r.lastError || (r.lastStatusCode ? `HTTP ${r.lastStatusCode}` : "")])))
+        : el("p", { class: "quiet" }, "No runs yet."));
+    }) }, `Runs of ${name}`), runs)];
   })));
+}
+
+// A scenario's name and status are its revisions' (docs/events.md: the active one, else the
+// latest inactive one, else its draft).
+function scenarioSummary(s) {
+  const inactive = s.inactiveRevisions || [];
+  const latest = inactive.reduce((a, b) => (!a || (b.version || 0) > (a.version || 0) ? b : a), null);
+  const revision = s.activeRevision || latest || (s.drafts || [])[0] || {};
+  const status = s.activeRevision ? "active" : inactive.length ? "inactive" : "draft";
+  return { name: revision.name || s._id, status };
 }
