@@ -19,6 +19,7 @@ from inboxd.config import Settings
 from inboxd.domain.scopes import Scope
 from inboxd.live import stream as live_stream
 from inboxd.metrics import REGISTRY
+from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
 from tests.support.live import LIVE, LiveReader, head
 from tests.support.server import LiveServer, start_server
@@ -84,6 +85,28 @@ async def test_idle_streams_get_a_comment_ping(live_server: LiveServer, token: s
             if lines.count(": ping") == 2:
                 break
     assert lines[0] == "retry: 2000"
+
+
+async def test_a_stream_ends_when_its_credential_does(live_server: LiveServer, db: Database) -> None:
+    """A revoked token's open stream is checked at its next ping and ends: nothing more is sent
+    on it (the same check ends a signed-out or deactivated agent's: docs/live.md)."""
+    async with db.write() as conn:
+        secret, record = await tokens_store.create_token(conn, "revoked soon", [Scope.VIEW_ALL_CHATS])
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, timeout=httpx.Timeout(30, read=10)) as http,
+        http.stream("GET", LIVE, headers={"Authorization": f"Bearer {secret}"}) as response,
+    ):
+        lines = response.aiter_lines()
+        while await anext(lines) != ": ping":
+            pass
+        async with db.write() as conn:
+            assert await tokens_store.revoke_token(conn, record.id)
+        started = time.monotonic()
+        rest = [line async for line in lines]  # to the end of the stream
+    assert ": ping" not in rest and not any(line.startswith("id: ") for line in rest)
+    assert time.monotonic() - started < 5  # pings every 0.5 s; the token cache's TTL is 0.5 s
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        assert (await http.get(LIVE, headers={"Authorization": f"Bearer {secret}"})).status_code == 401
 
 
 async def test_a_client_that_leaves_is_unsubscribed_at_once(live_server: LiveServer, token: str) -> None:

@@ -117,6 +117,14 @@ async def authenticate(
     return found  # type: ignore[return-value]
 
 
+async def still_valid(scope: dict[str, Any], tokens: TokenCache, sessions: SessionCache | None = None) -> bool:
+    """Whether the credential a long request (a live stream) was let in with is still live,
+    looked up again (through the caches' short TTL): False once the token was revoked or expired,
+    the session ended, or its agent was deactivated."""
+    fresh = {key: value for key, value in scope.items() if key != _SCOPE_KEY}
+    return await authenticate(fresh, tokens, sessions) is not None
+
+
 async def principal(
     scope: dict[str, Any], tokens: TokenCache, default: Policy, sessions: SessionCache | None = None
 ) -> tuple[str, str, Policy]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -60,11 +61,15 @@ class LiveStream(Response):
 
     PAGE = 500
 
-    def __init__(self, db: Database, hub: LiveHub, principal: Principal, after: int, resync: bool) -> None:
-        """`after`, `resync`: from `start_position` (a resync starts at the last id)."""
+    def __init__(self, db: Database, hub: LiveHub, principal: Principal, after: int, resync: bool,
+                 still_valid: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """`after`, `resync`: from `start_position` (a resync starts at the last id).
+        `still_valid`: asked at every ping; False (the token revoked, the session ended, the agent
+        deactivated) ends the stream, and the client's reconnection gets its 401."""
         super().__init__(media_type="text/event-stream")
         self.db, self.hub, self.principal = db, hub, principal
         self.after, self.resync = after, resync
+        self.still_valid = still_valid
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
@@ -115,6 +120,8 @@ class LiveStream(Response):
                 last = max(last, frames[-1][0])
             if subscriber.ping:
                 subscriber.ping = False
+                if self.still_valid is not None and not await self.still_valid():
+                    return  # the credential ended: nothing more is sent on it
                 chunk.append(PING)
             if chunk:
                 await write(b"".join(chunk))

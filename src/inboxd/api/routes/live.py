@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from inboxd.agents.presence import StreamWithPresence
+from inboxd.api.auth import still_valid
 from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
@@ -56,7 +57,8 @@ async def live(
     start, resync = await start_position(services.db, from_header if from_header is not None else from_query)
     assert services.live is not None and services.presence is not None
     principal = principal_for(request)
-    stream = LiveStream(services.db, services.live.hub, principal, start, resync)
+    stream = LiveStream(services.db, services.live.hub, principal, start, resync,
+                        lambda: still_valid(request.scope, services.tokens, services.sessions))
     if principal.kind == "agent":  # a signed-in agent's stream keeps them online (agents/presence.py)
         return StreamWithPresence(stream, services.presence, principal.id)
     return stream
