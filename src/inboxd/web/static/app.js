@@ -261,6 +261,7 @@ $("filter-label").addEventListener("change", () => { state.label = $("filter-lab
 // ------------------------------------------------------------------ live events
 
 function applyEvent(type, data) {
+  if (!state.me) return; // signed out: the stream is closing
   document.dispatchEvent(new CustomEvent("inboxd:live", { detail: { type, data } })); // Settings, when open
   if (type === "agent.updated" && data.uid === state.me.uid) {
     if (!data.active) { sessionEnded(); return; }
