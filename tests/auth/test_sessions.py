@@ -181,6 +181,26 @@ async def test_a_deactivated_agents_sessions_stop_working_at_once(
     assert (await browser.http.get(f"{API}/chats/search")).status_code == 200
 
 
+async def test_a_new_password_ends_the_agents_sessions(
+    server: LiveServer, admin: httpx.AsyncClient, login  # type: ignore[no-untyped-def]
+) -> None:
+    agent = await make_agent(admin, "ori@example.com")
+    await make_agent(admin, "gil@example.com")
+    first, second, bystander = await login("ori@example.com"), await login("ori@example.com"), await login("gil@example.com")
+    assert (await admin.patch(f"{API}/agents/{agent['uid']}", json={"displayName": "Ori"})).status_code == 200
+    await asyncio.sleep(0.6)  # another change keeps the sessions
+    assert (await first.http.get(f"{API}/auth/me")).status_code == 200
+    r = await admin.patch(f"{API}/agents/{agent['uid']}", json={"password": "a brand new passphrase"})
+    assert r.status_code == 200
+    await asyncio.sleep(0.6)  # the session cache's TTL
+    for browser in (first, second):
+        r = await browser.http.get(f"{API}/auth/me")
+        assert r.status_code == 401 and r.json()["code"] == "session_ended"
+    assert (await bystander.http.get(f"{API}/auth/me")).status_code == 200  # another agent's is kept
+    fresh = await login("ori@example.com", "a brand new passphrase")
+    assert (await fresh.http.get(f"{API}/auth/me")).json()["agent"]["uid"] == agent["uid"]
+
+
 async def test_unsafe_methods_with_a_session_need_the_csrf_token(
     server: LiveServer, admin: httpx.AsyncClient, login  # type: ignore[no-untyped-def]
 ) -> None:

@@ -125,13 +125,21 @@ def test_agents_role_departments_password_presence_and_deactivation(inbox: Inbox
             wait_for(lambda: http.get(f"/agents/{sam_uid}").json()["departments"] == ["returns"], 5, "Sam in Returns")
             assert http.get(f"/agents/{sam_uid}").json()["roles"] == ["admin"]
 
-        # a new password, shown once; the old one no longer signs in
+        # a new password, shown once; the old one no longer signs in, and the session signed in
+        # with it has ended (Sam's open page is signed out at its next call or ping)
+        old_session = next(c["value"] for c in sam_context.cookies() if c["name"] == "inboxd_session")
         section.get_by_role("button", name=f"Reset password of {sam[0]}").click()
         secret = section.get_by_label("New password").inner_text().strip()
         assert len(secret) >= 16
         login = inbox.url + API + "/auth/login"
         assert httpx.post(login, json={"email": sam[0], "password": sam[1]}).status_code == 401
         assert httpx.post(login, json={"email": sam[0], "password": secret}).status_code == 200
+        me = httpx.get(inbox.url + API + "/auth/me", cookies={"inboxd_session": old_session})
+        assert me.status_code == 401 and me.json()["code"] == "session_ended"
+        sam_page.reload()
+        expect(sam_page.get_by_role("button", name="Sign in")).to_be_visible()
+        sam_page.close()
+        sam_page = inbox.sign_in(sam_context, (sam[0], secret))
         section = settings_section(admin, "Agents")
         assert secret not in section.inner_text()
 

@@ -29,6 +29,7 @@ from inboxd.domain.status import ChatStatus
 from inboxd.domain_events import AGENT_UPDATED, CHAT_UPDATED, DomainEvents
 from inboxd.store import accounts as accounts_store
 from inboxd.store import agents as store
+from inboxd.store import sessions as sessions_store
 from inboxd.store.db import Database, is_unique_violation
 from inboxd.store.tables import chats
 
@@ -131,6 +132,8 @@ class Directory:
         if not changed and departments is None:
             return
         await store.update_agent(conn, uid, {**changed, "updated_at": now})
+        if "password_hash" in changed:  # a new password ends the sessions signed in with the old one
+            await sessions_store.revoke_agent_sessions(conn, uid, now)
         fields = sorted({_FIELDS[k] for k in changed if k in _FIELDS} | ({"departments"} if departments is not None else set()))
         await self.events.publish(conn, AGENT_UPDATED, agent_uid=uid, fields=[*fields, "updatedAt"])
         if "display_name" in changed:

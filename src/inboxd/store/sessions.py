@@ -62,6 +62,13 @@ async def revoke_session(conn: AsyncConnection, session_id: str, now: int) -> bo
     return result.rowcount > 0
 
 
+async def revoke_agent_sessions(conn: AsyncConnection, agent_uid: str, now: int) -> int:
+    """End every open session of an agent (their password changed: signed in with the old one)."""
+    result = await conn.execute(agent_sessions.update().where(
+        agent_sessions.c.agent_uid == agent_uid, agent_sessions.c.revoked_at.is_(None)).values(revoked_at=now))
+    return result.rowcount
+
+
 async def purge_sessions(conn: AsyncConnection, *, ended_before: int) -> int:
     """Sessions expired or revoked before `ended_before` (kept a while for the record)."""
     result = await conn.execute(agent_sessions.delete().where(sa.or_(
