@@ -12,9 +12,18 @@ from inboxd.store.db import Database
 log = logging.getLogger(__name__)
 
 
-async def listen(db: Database, channel: str, on_notify: Callable[[], None], stop: asyncio.Event) -> None:
+async def listen(db: Database, channel: str, on_notify: Callable[..., None], stop: asyncio.Event, *,
+                 with_payload: bool = False) -> None:
+    """Call `on_notify()` for every NOTIFY on `channel` (`on_notify(payload)` `with_payload`)."""
     if not db.is_postgres:
         return
+
+    def callback(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if with_payload:
+            on_notify(payload)
+        else:
+            on_notify()
+
     while not stop.is_set():
         try:
             raw = await db.engine.raw_connection()
@@ -24,11 +33,11 @@ async def listen(db: Database, channel: str, on_notify: Callable[[], None], stop
             continue
         try:
             driver = raw.driver_connection
-            await driver.add_listener(channel, lambda *_args: on_notify())
+            await driver.add_listener(channel, callback)
             while not stop.is_set() and not driver.is_closed():
                 await _sleep_or_stop(stop, 1.0)
             if not driver.is_closed():
-                await driver.remove_listener(channel, lambda *_args: None)
+                await driver.remove_listener(channel, callback)
         except Exception as exc:
             log.warning("LISTEN on %s failed (%s); reconnecting", channel, exc)
         finally:

@@ -17,7 +17,8 @@ class LiveService:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.log = LiveLog(db)
         self.hub = LiveHub(db, buffer=settings.live_buffer_events, ping_seconds=settings.live_ping_seconds)
-        self.log.on_commit = self.hub.wake
+        self.log.on_commit = self.hub.publish
+        self.log.on_numbered = self.hub.numbered
 
     def install(self, events: DomainEvents) -> None:
         self.log.install(events)

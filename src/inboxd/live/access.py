@@ -2,21 +2,20 @@
 
 A stream is opened with an API token holding `View all chats`, which sees every event, or by a
 signed-in agent. This is the one place that turns the authenticated caller into a `Principal`:
-a session's agent becomes one with `visible` set to their view (`agents.visibility`: an agent
+a session's agent becomes one with `view` set to their view (`agents.visibility`: an agent
 sees their own chats, their departments' and the shared queue's, decided on the
 `department_id` / `agent_uid` columns each event carries; an admin everything), and the hub
-and the replay apply it to every event before it is sent.
+and the replay apply it to every event before it is sent (the hub once per distinct view).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from inboxd.agents.visibility import ChatView
 from inboxd.api.caller import chat_view
-from inboxd.live.store import LiveEvent
 from inboxd.store.tokens import TokenRecord
 
 
@@ -24,8 +23,8 @@ from inboxd.store.tokens import TokenRecord
 class Principal:
     kind: str  # "token" or "agent"
     id: str
-    # None: every event; otherwise called for each event before it is sent.
-    visible: Callable[[LiveEvent], bool] | None = None
+    # None: every event; otherwise its `sees_event` decides for each event before it is sent.
+    view: ChatView | None = None
 
 
 def principal_for(request: Request) -> Principal:
@@ -33,7 +32,6 @@ def principal_for(request: Request) -> Principal:
     admin sees every event; an agent those `agents.visibility` lets them see."""
     agent = getattr(request.state, "agent", None)
     if agent is not None:
-        view = chat_view(request)
-        return Principal("agent", str(agent["uid"]), view.sees_event if view is not None else None)
+        return Principal("agent", str(agent["uid"]), chat_view(request))
     token: TokenRecord = request.state.token
     return Principal("token", token.id)

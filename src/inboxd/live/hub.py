@@ -1,12 +1,19 @@
 """Fan-out of the live log to the streams open in this process.
 
-One reader per process follows the log: woken after a local commit that wrote events (the log's
-`on_commit`) or by PostgreSQL's NOTIFY from another process (which carries only the new last id:
-the rows are the truth), and otherwise polling once a second (SQLite shared by several
-processes has no NOTIFY; a lost notification costs at most that second). It reads the new rows
-once, encodes each as a server-sent event once, and hands the same bytes to every subscriber
-that may see it. After each read it waits `LINGER_SECONDS`, so under load the commits of a few
-milliseconds share one read and one wake-up of each stream.
+A commit of this process hands its events to the hub as it returns (`publish`, the log's
+`on_commit`): when they follow the last id handed out they go to the subscribers there and then —
+no read of the log, no task to wake but the streams'. Each event is encoded as a server-sent
+event once and the same bytes go to every subscriber that may see it; the visibility rule runs
+once per view (an agent's tabs share it), not once per stream. A stream woken by several
+commits before it runs writes them in one chunk, so a busy loop batches by itself.
+
+The log is the truth: one reader per process reads it when the events do not follow on (a
+commit of another process came between — PostgreSQL's NOTIFY says so, with the new last id —
+or a later local commit's hook ran first), and polls once a second (SQLite shared by several
+processes has no NOTIFY; a lost notification costs at most that second). A NOTIFY of this
+process's own commit reads nothing: the hub knows the ids this process numbered (`numbered`),
+and their commit publishes them. After each read the reader waits
+`LINGER_SECONDS`, so a burst of another process's commits shares one read.
 
 A subscriber's buffer is bounded: one that falls `buffer` events behind (its client reads too
 slowly) is dropped — its stream ends after what it already holds, and the client comes back with
@@ -18,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Protocol
 
 from inboxd import metrics
 from inboxd.delivery.listener import listen
@@ -36,13 +44,19 @@ def frame(event: LiveEvent) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.type.encode(), event.data.encode())
 
 
+class View(Hashable, Protocol):
+    """Which events a reader sees (`agents.visibility.ChatView`); equal views see the same."""
+
+    def sees_event(self, event: LiveEvent) -> bool: ...
+
+
 class Subscriber:
     """One open stream's share of the hub: the frames queued for it, and a flag to wake it."""
 
-    __slots__ = ("visible", "limit", "frames", "ready", "dropped", "ping", "on_drop")
+    __slots__ = ("view", "limit", "frames", "ready", "dropped", "ping", "on_drop")
 
-    def __init__(self, visible: Callable[[LiveEvent], bool] | None, limit: int) -> None:
-        self.visible = visible  # None: sees every event
+    def __init__(self, view: View | None, limit: int) -> None:
+        self.view = view  # None: sees every event
         self.limit = limit
         self.frames: list[tuple[int, bytes]] = []
         self.ready = asyncio.Event()
@@ -50,14 +64,12 @@ class Subscriber:
         self.ping = False
         self.on_drop: Callable[[], None] | None = None
 
-    def offer(self, events: list[LiveEvent], frames: list[tuple[int, bytes]]) -> bool:
+    def offer(self, frames: list[tuple[int, bytes]]) -> bool:
         """Queue the events it may see (`frames`: each event's id and bytes, shared by every
-        subscriber). False when they do not all fit: it keeps what fits, in order, and is
-        dropped."""
-        if self.visible is not None:
-            frames = [f for event, f in zip(events, frames, strict=True) if self.visible(event)]
-            if not frames:
-                return True
+        subscriber of its view). False when they do not all fit: it keeps what fits, in order,
+        and is dropped."""
+        if not frames:
+            return True
         room = self.limit - len(self.frames)
         fits = len(frames) <= room
         self.frames.extend(frames if fits else frames[: max(room, 0)])
@@ -74,10 +86,18 @@ class Subscriber:
         return frames
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class LiveHub:
     PAGE = 1000
     LINGER_SECONDS = 0.005
     POLL_SECONDS = 1.0
+    LOCAL_GRACE_SECONDS = 0.1
 
     def __init__(self, db: Database, *, buffer: int, ping_seconds: float) -> None:
         self.db = db
@@ -85,14 +105,67 @@ class LiveHub:
         self.ping_seconds = ping_seconds
         self.subscribers: set[Subscriber] = set()
         self.position = 0  # the last id handed to the subscribers (only ever grows)
+        self._local = 0  # the last id a transaction of this process numbered
         self._current = False  # whether `position` followed the log while nobody listened
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the streams' (set when the first subscribes)
 
     def wake(self) -> None:
         self._wake.set()
+
+    def publish(self, events: list[LiveEvent]) -> None:
+        """A transaction of this process committed `events` (consecutive ids): handed out now
+        when they follow the last id handed out; otherwise the reader fetches them from the log
+        (and with the events between)."""
+        if self._loop is not None and _running_loop() is not self._loop:
+            self._loop.call_soon_threadsafe(self.publish, events)  # (a commit on another loop)
+            return
+        if not events or events[-1].id <= self.position:
+            return  # read already (the reader got there first)
+        if not self.subscribers:
+            self._current = False  # the next subscriber catches up from the log's head
+            return
+        first = events[0].id
+        if first > self.position + 1:
+            self.wake()  # another process's (or a later hook's) events come first
+            return
+        try:
+            self._hand_out(events[self.position + 1 - first :])
+        except Exception:  # never the committed transaction's failure: the reader hands them out
+            log.exception("handing out live events failed")
+            self.wake()
+            return
+        self.position = events[-1].id
+
+    def numbered(self, last: int) -> None:
+        """A transaction of this process took the ids up to `last` and is about to commit: its
+        NOTIFY will come back to this process too, and its `publish` hands them out."""
+        self._local = max(self._local, last)
+
+    def notified(self, payload: str) -> None:
+        """PostgreSQL's NOTIFY: the last id a transaction committed (any process's). Beyond
+        what the hub has handed out, the reader reads the log — at once for another process's
+        ids; for this process's own (up to the last it numbered) only if they were not
+        published `LOCAL_GRACE_SECONDS` later (its commit failed, and another process's took
+        the same ids)."""
+        try:
+            last = int(payload)
+        except ValueError:
+            self.wake()
+            return
+        if last <= self.position:
+            return
+        if last > self._local or self._loop is None:
+            self.wake()
+        else:
+            self._loop.call_later(self.LOCAL_GRACE_SECONDS, self._wake_unless_past, last)
+
+    def _wake_unless_past(self, last: int) -> None:
+        if last > self.position:
+            self.wake()
 
     async def subscribe(self, subscriber: Subscriber) -> int:
         """Add a subscriber; returns the position from which the hub hands it events (every
@@ -116,9 +189,11 @@ class LiveHub:
         if self._tasks:
             return
         self._stop.clear()
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._run()))
-        self._tasks.append(loop.create_task(listen(self.db, live_store.NOTIFY_CHANNEL, self.wake, self._stop)))
+        self._tasks.append(
+            loop.create_task(listen(self.db, live_store.NOTIFY_CHANNEL, self.notified, self._stop, with_payload=True))
+        )
 
     async def aclose(self) -> None:
         self._stop.set()
@@ -129,13 +204,15 @@ class LiveHub:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._loop = None
 
     async def _run(self) -> None:
         next_ping = time.monotonic() + self.ping_seconds
         while not self._stop.is_set():
             timeout = max(0.0, min(self.POLL_SECONDS, next_ping - time.monotonic()))
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):  # (no task of its own, unlike wait_for)
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
@@ -157,15 +234,22 @@ class LiveHub:
         while True:
             async with self.db.read() as conn:
                 events = await live_store.read_after(conn, self.position, self.PAGE)
-            if events:
-                self._hand_out(events)
-                self.position = max(self.position, events[-1].id)
+            fresh = [event for event in events if event.id > self.position]  # (not published meanwhile)
+            if fresh:
+                self._hand_out(fresh)
+                self.position = fresh[-1].id
             if len(events) < self.PAGE:
                 return
 
     def _hand_out(self, events: list[LiveEvent]) -> None:
         frames = [(event.id, frame(event)) for event in events]
+        by_view: dict[View | None, list[tuple[int, bytes]]] = {None: frames}
         for subscriber in list(self.subscribers):
-            if not subscriber.offer(events, frames):
+            view = subscriber.view
+            mine = by_view.get(view)
+            if mine is None:
+                assert view is not None  # (None, every event: the first entry)
+                mine = by_view[view] = [f for event, f in zip(events, frames, strict=True) if view.sees_event(event)]
+            if not subscriber.offer(mine):
                 metrics.live_streams_dropped.inc()
                 self.unsubscribe(subscriber)

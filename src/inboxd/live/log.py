@@ -8,7 +8,8 @@ order they were first touched, so a message sent and the chat's preview updated 
 before-commit hook) the objects are rendered in their final state — the shapes the REST API
 returns — numbered (`store.reserve_ids`: the lock that orders ids by commit is taken here, last,
 and held only for the insert and the commit) and inserted in one statement. After the commit,
-`on_commit` wakes this process's streams; other processes get the NOTIFY.
+`on_commit` gets the events as written (the hub hands them to this process's streams without
+reading them back); other processes get the NOTIFY.
 
 Which domain events the log follows, and what each becomes, is the table below: adding a kind of
 notice (quick replies, labels, …) is one line in `NOTICES`.
@@ -31,6 +32,7 @@ from inboxd.domain.clock import now_ms
 from inboxd.domain.labels import label_object
 from inboxd.domain_events import DomainEvents
 from inboxd.live import store as live_store
+from inboxd.live.store import LiveEvent
 from inboxd.quick_replies import store as quick_replies_store
 from inboxd.store import chats as chats_store
 from inboxd.store import labels as labels_store
@@ -151,9 +153,11 @@ class LiveLog:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._pending: weakref.WeakKeyDictionary[AsyncConnection, _Pending] = weakref.WeakKeyDictionary()
-        self._written: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
-        # Called after a transaction that wrote events committed (the hub's wake-up).
-        self.on_commit: Callable[[], None] | None = None
+        self._written: weakref.WeakKeyDictionary[AsyncConnection, list[LiveEvent]] = weakref.WeakKeyDictionary()
+        # Called with a transaction's events, in id order, after it committed (the hub's publish).
+        self.on_commit: Callable[[list[LiveEvent]], None] | None = None
+        # Called with the last id a transaction took, before it commits (the hub's `numbered`).
+        self.on_numbered: Callable[[int], None] | None = None
         self._remove_hooks: Callable[[], None] | None = None
 
     def install(self, events: DomainEvents) -> None:
@@ -234,18 +238,23 @@ class LiveLog:
         if not rows:
             return
         last = await live_store.reserve_ids(conn, len(rows))
+        if self.on_numbered is not None:
+            self.on_numbered(last)
         created_at = now_ms()  # taken under the cursor's lock: times follow ids (retention)
         for i, row in enumerate(rows):
             row["id"] = last - len(rows) + 1 + i
             row["created_at"] = created_at
         await live_store.insert_events(conn, rows)
-        self._written.add(conn)
+        self._written[conn] = [
+            LiveEvent(row["id"], row["type"], row["data"], row["channel_account_id"], row["chat_id"],
+                      row["department_id"], row["agent_uid"], row["before"])
+            for row in rows
+        ]
 
     def _committed(self, conn: AsyncConnection) -> None:
-        if conn in self._written:
-            self._written.discard(conn)
-            if self.on_commit is not None:
-                self.on_commit()
+        events = self._written.pop(conn, None)
+        if events is not None and self.on_commit is not None:
+            self.on_commit(events)
 
 
 async def _chat_rows(conn: AsyncConnection, entries: list[_Entry]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ class LiveStream(Response):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        subscriber = Subscriber(self.principal.visible, self.hub.buffer)
+        subscriber = Subscriber(self.principal.view, self.hub.buffer)
         loop = asyncio.get_running_loop()
         pump = loop.create_task(self._pump(send, subscriber))
         watch = loop.create_task(_until_disconnect(receive))
@@ -129,7 +129,7 @@ class LiveStream(Response):
     async def _replay(self, write: Any, last: int, until: int | None) -> int:
         """Send the log's events after `last` (up to `until`, or to the end); returns the id
         reached."""
-        visible = self.principal.visible
+        view = self.principal.view
         while until is None or last < until:
             async with self.db.read() as conn:
                 events = await live_store.read_after(conn, last, self.PAGE)
@@ -137,7 +137,7 @@ class LiveStream(Response):
                 events = [e for e in events if e.id <= until]
             if not events:
                 return last
-            chunk = [frame(e) for e in events if visible is None or visible(e)]
+            chunk = [frame(e) for e in events if view is None or view.sees_event(e)]
             if chunk:
                 await write(b"".join(chunk))
             last = events[-1].id
