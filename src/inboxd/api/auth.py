@@ -39,24 +39,36 @@ class TokenCache:
         self.db = db
         self._cache: dict[str, tuple[float, TokenRecord | None]] = {}
         self._touched: dict[str, int] = {}
+        self._reading: dict[str, asyncio.Future[TokenRecord | None]] = {}  # reads in flight, by key
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def lookup(self, secret: str) -> TokenRecord | None:
-        """The live (unrevoked) token with this secret, or None."""
+        """The live (unrevoked) token with this secret, or None. When the cached answer has
+        expired, the requests that arrive while it is read again wait for that one read (at
+        hundreds of requests a second, each starting its own read cost more than the rest of
+        the lookup)."""
         key = hash_token(secret)
         cached = self._cache.get(key)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.TTL_SECONDS:
             record = cached[1]
         else:
-            async with self.db.read() as conn:
-                record = await tokens_store.find_token(conn, secret)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now, record)
+            reading = self._reading.get(key)
+            if reading is None:
+                reading = self._reading[key] = asyncio.ensure_future(self._read(key, secret, now))
+                reading.add_done_callback(lambda done: self._reading.pop(key, None) if self._reading.get(key) is done else None)
+            record = await asyncio.shield(reading)  # a caller that gives up leaves the read to the others
         if record is None or record.revoked_at is not None:
             return None
         self._touch(record)
+        return record
+
+    async def _read(self, key: str, secret: str, now: float) -> TokenRecord | None:
+        async with self.db.read() as conn:
+            record = await tokens_store.find_token(conn, secret)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now, record)
         return record
 
     def _touch(self, record: TokenRecord) -> None:

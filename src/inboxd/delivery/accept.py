@@ -26,6 +26,7 @@ from inboxd.domain_events import CHAT_UPDATED, MESSAGE_CREATED, DomainEvents
 from inboxd.store import chats as chats_store
 from inboxd.store import outbox as outbox_store
 from inboxd.store.db import Database, is_unique_violation
+from inboxd.store.prepared import Prepared
 from inboxd.store.tables import chats, idempotency_keys, messages
 from inboxd.store.upsert import insert_for
 
@@ -205,6 +206,9 @@ def _as_stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**_UNSET_COLUMNS, **row} for row in rows]
 
 
+# The rows of `_message_rows` (every new outgoing message is inserted with this statement).
+INSERT_MESSAGES = Prepared(messages.insert())
+
 # Left out of the insert (SQLAlchemy's JSON type would store a Python None as JSON null).
 _UNSET_COLUMNS: dict[str, Any] = {column.name: None for column in messages.c}
 
@@ -228,7 +232,7 @@ async def stage_outgoing(
     first_seq = await chats_store.next_seq(conn, chat_id, len(items))
     rows = _message_rows(chat_id, account_id, items, ids, first_seq=first_seq, now=now, tmp_send_id=tmp_send_id,
                          context=context, agent=agent)
-    await conn.execute(messages.insert(), rows)
+    await INSERT_MESSAGES.executemany(conn, rows)
     await outbox_store.enqueue(conn, [_outbox_row(row, item) for row, item in zip(rows, items, strict=True)])
     last = items[-1]
     await chats_store.record_outgoing(
@@ -370,28 +374,32 @@ async def _accept_group(db: Database, batch: list[_Request]) -> None:
 
 
 async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int, list[dict[str, Any]]]:
-    """`stage_outgoing` for many requests in a few statements: the chats' sequence numbers in
-    one UPDATE … RETURNING (requests on one chat numbered in arrival order), every message in
-    one insert, every outbox row in one insert, the chats' previews in one executemany, then
-    the domain events in order."""
+    """`stage_outgoing` for many requests in a few statements, each compiled once
+    (`store.prepared`): the chats' sequence numbers and previews in one executemany (in chat id
+    order, the order the live log locks them in; requests on one chat numbered in arrival
+    order) and one read of the numbers it reached, every message in one executemany, every
+    outbox row in one, then the domain events in order."""
     if not batch:
         return {}
     counts: dict[str, int] = {}
+    previews: dict[str, dict[str, Any]] = {}
     for r in batch:
         counts[r.chat_id] = counts.get(r.chat_id, 0) + len(r.items)
-    result = await conn.execute(
-        chats.update()
-        .where(chats.c.id.in_(list(counts)))
-        .values(last_seq=chats.c.last_seq + sa.case(counts, value=chats.c.id))
-        .returning(chats.c.id, chats.c.last_seq)
+        last = r.items[-1]  # the chat's last request gives its preview
+        previews[r.chat_id] = {"b_preview": last_message_preview(last.type, last.content), "b_ts": r.now}
+    order = sorted(counts)
+    await _ADVANCE_CHATS.executemany(
+        conn, [{"b_n": counts[c], "b_preview": previews[c]["b_preview"], "b_ts": previews[c]["b_ts"], "b_id": c}
+               for c in order]
     )
-    next_seq = {chat_id: last - counts[chat_id] + 1 for chat_id, last in result.all()}
+    reached = (await conn.execute(_LAST_SEQS, {"b_ids": order})).all()
+    next_seq = {chat_id: last - counts[chat_id] + 1 for chat_id, last in reached}
     missing = set(counts) - set(next_seq)
     if missing:
         raise LookupError(f"chats {sorted(missing)} are gone")
     out: dict[int, list[dict[str, Any]]] = {}
     all_rows: list[dict[str, Any]] = []
-    previews: dict[str, dict[str, Any]] = {}
+    outbox_rows: list[dict[str, Any]] = []
     for r in batch:
         first = next_seq[r.chat_id]
         next_seq[r.chat_id] = first + len(r.items)
@@ -399,14 +407,9 @@ async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int,
                              tmp_send_id=r.tmp_send_id, context=r.context, agent=r.agent)
         out[id(r)] = rows
         all_rows += rows
-        last = r.items[-1]
-        previews[r.chat_id] = {"b_id": r.chat_id, "b_preview": last_message_preview(last.type, last.content),
-                               "b_ts": r.now, "b_now": r.now}
-    await conn.execute(messages.insert(), all_rows)
-    await outbox_store.enqueue(
-        conn, [_outbox_row(row, item) for r in batch for row, item in zip(out[id(r)], r.items, strict=True)]
-    )
-    await conn.execute(_RECORD_OUTGOING, list(previews.values()))
+        outbox_rows += [_outbox_row(row, item) for row, item in zip(rows, r.items, strict=True)]
+    await INSERT_MESSAGES.executemany(conn, all_rows)
+    await outbox_store.enqueue(conn, outbox_rows)
     for r in batch:
         if r.events is not None:
             for row in out[id(r)]:
@@ -415,12 +418,15 @@ async def _stage_many(conn: AsyncConnection, batch: list[_Request]) -> dict[int,
     return out
 
 
-_RECORD_OUTGOING = (
+# A group's chats: sequence numbers taken and the preview of the last message, one row per chat.
+_ADVANCE_CHATS = Prepared(
     chats.update()
     .where(chats.c.id == sa.bindparam("b_id"))
     .values(
+        last_seq=chats.c.last_seq + sa.bindparam("b_n", type_=sa.BigInteger),
         last_message=sa.bindparam("b_preview", type_=chats.c.last_message.type),
         last_message_at=sa.bindparam("b_ts", type_=sa.BigInteger),
-        updated_at=sa.bindparam("b_now", type_=sa.BigInteger),
+        updated_at=sa.bindparam("b_ts", type_=sa.BigInteger),
     )
 )
+_LAST_SEQS = sa.select(chats.c.id, chats.c.last_seq).where(chats.c.id.in_(sa.bindparam("b_ids", expanding=True)))

@@ -59,7 +59,9 @@ async def send_session_message(
     template send that went out as a session message); `on_accept` as in `accept_outgoing`;
     `agent_uid` the calling agent, if any."""
     return await send_session_contents(
-        services, chat, [request], idempotency_key=idempotency_key, request_hash=request_hash or request.request_hash(),
+        services, chat, [request], idempotency_key=idempotency_key,
+        # (only a key is compared with the hash: no key, no hashing)
+        request_hash=request_hash or (request.request_hash() if idempotency_key else ""),
         now=now, tmp_send_id=request.tmp_send_id, context=request.context, message_ids=message_ids, on_accept=on_accept,
         agent_uid=agent_uid,
     )

@@ -146,19 +146,22 @@ async def delete_scenario(conn: AsyncConnection, scenario_id: str) -> bool:
 async def active_for_trigger(conn: AsyncConnection, trigger: str) -> list[sa.RowMapping]:
     """The active revisions listening to `trigger`: what every event looks up, in the
     transaction of the change that raised it."""
-    query = (
-        sa.select(
-            scenarios.c.id.label("scenario_id"),
-            scenario_revisions.c.id.label("revision_id"),
-            scenario_revisions.c.definition,
-        )
-        .select_from(scenario_triggers)
-        .join(scenarios, scenarios.c.id == scenario_triggers.c.scenario_id)
-        .join(scenario_revisions, scenario_revisions.c.id == scenarios.c.active_revision_id)
-        .where(scenario_triggers.c.trigger_event == trigger)
-        .order_by(scenarios.c.created_at, scenarios.c.id)
+    return list((await conn.execute(_ACTIVE_FOR_TRIGGER, {"b_trigger": trigger})).mappings())
+
+
+# Built once: every transaction that raises an event runs it (a group commit of sends: twice).
+_ACTIVE_FOR_TRIGGER = (
+    sa.select(
+        scenarios.c.id.label("scenario_id"),
+        scenario_revisions.c.id.label("revision_id"),
+        scenario_revisions.c.definition,
     )
-    return list((await conn.execute(query)).mappings())
+    .select_from(scenario_triggers)
+    .join(scenarios, scenarios.c.id == scenario_triggers.c.scenario_id)
+    .join(scenario_revisions, scenario_revisions.c.id == scenarios.c.active_revision_id)
+    .where(scenario_triggers.c.trigger_event == sa.bindparam("b_trigger"))
+    .order_by(scenarios.c.created_at, scenarios.c.id)
+)
 
 
 _CHAT_WITH_ACCOUNT = sa.select(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.store.prepared import Prepared
 from inboxd.store.tables import live_cursor, live_events
 
 NOTIFY_CHANNEL = "inboxd_live"
@@ -62,11 +63,11 @@ _RESERVE_AND_NOTIFY = sa.text(
 )
 
 
-_INSERT = live_events.insert()
+_INSERT = Prepared(live_events.insert())
 
 
 async def insert_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await conn.execute(_INSERT, rows)
+    await _INSERT.executemany(conn, rows)
 
 
 _HEAD = sa.select(live_cursor.c.last_id).where(live_cursor.c.name == CURSOR)

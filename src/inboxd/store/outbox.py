@@ -12,14 +12,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.store.prepared import Prepared
 from inboxd.store.tables import channel_accounts, chats, messages, outbox, send_pacing
 from inboxd.store.upsert import insert_for
 
 NOTIFY_CHANNEL = "inboxd_outbox"
 
 
+_INSERT = Prepared(outbox.insert())
+
+
 async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await conn.execute(outbox.insert(), rows)
+    """Insert outbox rows (every row with the same columns)."""
+    await _INSERT.executemany(conn, rows)
     if conn.dialect.name == "postgresql":  # wake workers in other processes (delivered on commit)
         await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
