@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from inboxd.store.db import Database
+from inboxd.store.notify import channel_sql
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,12 @@ async def listen(db: Database, channel: str, on_notify: Callable[..., None], sto
             continue
         try:
             driver = raw.driver_connection
-            await driver.add_listener(channel, callback)
+            name = await driver.fetchval(f"SELECT {channel_sql('$1')}", channel)  # this deployment's
+            await driver.add_listener(name, callback)
             while not stop.is_set() and not driver.is_closed():
                 await _sleep_or_stop(stop, 1.0)
             if not driver.is_closed():
-                await driver.remove_listener(channel, callback)
+                await driver.remove_listener(name, callback)
         except Exception as exc:
             log.warning("LISTEN on %s failed (%s); reconnecting", channel, exc)
         finally:

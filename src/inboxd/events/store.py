@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.store.notify import notify
 from inboxd.store.tables import (
     channel_accounts,
     chats,
@@ -186,8 +187,7 @@ async def find_chat_by_channel(
 
 async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(event_deliveries.insert(), rows)
-    if conn.dialect.name == "postgresql":  # wake workers in other processes (delivered on commit)
-        await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    await notify(conn, NOTIFY_CHANNEL)  # wake workers in other processes (delivered on commit)
 
 
 def _earlier_in_stream() -> sa.Exists:
@@ -284,8 +284,8 @@ async def release(conn: AsyncConnection, seq: int, owner: str) -> None:
         .where(event_deliveries.c.seq == seq, event_deliveries.c.lease_owner == owner)
         .values(lease_owner=None, lease_until=None, attempts=event_deliveries.c.attempts - 1)
     )
-    if result.rowcount and conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    if result.rowcount:
+        await notify(conn, NOTIFY_CHANNEL)
 
 
 async def count_pending(conn: AsyncConnection) -> int:

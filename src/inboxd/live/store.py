@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.store.notify import channel_sql
 from inboxd.store.prepared import Prepared
 from inboxd.store.tables import live_cursor, live_events
 
@@ -59,7 +60,7 @@ _RESERVE_AND_NOTIFY = sa.text(
     " INSERT INTO live_cursor (name, last_id) VALUES (:name, :n)"
     " ON CONFLICT (name) DO UPDATE SET last_id = live_cursor.last_id + excluded.last_id"
     " RETURNING last_id)"
-    " SELECT last_id, pg_notify(:channel, last_id::text) FROM taken"
+    f" SELECT last_id, pg_notify({channel_sql(':channel')}, last_id::text) FROM taken"
 )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxd.domain.clock import now_ms
 from inboxd.domain.ids import new_id
+from inboxd.store.notify import notify
 from inboxd.store.tables import channel_accounts, channel_health_signals
 
 META_GRAPH_URL = "https://graph.facebook.com"
@@ -101,8 +102,7 @@ async def update_account(conn: AsyncConnection, id_: str, **changes: object) -> 
         raise ValueError(f"cannot update {sorted(unknown)}")
     if changes:
         await conn.execute(channel_accounts.update().where(channel_accounts.c.id == id_).values(**changes))
-        if conn.dialect.name == "postgresql":
-            await conn.execute(sa.text("SELECT pg_notify(:channel, :id)"), {"channel": ACCOUNTS_CHANGED_CHANNEL, "id": id_})
+        await notify(conn, ACCOUNTS_CHANGED_CHANNEL, id_)
     return await get_account(conn, id_)
 
 

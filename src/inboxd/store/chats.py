@@ -15,8 +15,8 @@ from sqlalchemy.sql.elements import UnaryExpression
 from inboxd.domain.ids import new_id
 from inboxd.domain.lifecycle import INITIAL_STATUS
 from inboxd.domain.status import ChatStatus
-from inboxd.store.db import Database
 from inboxd.store import search_index
+from inboxd.store.db import Database
 from inboxd.store.labels import has_any_label
 from inboxd.store.reads import batched
 from inboxd.store.tables import channel_accounts, chats

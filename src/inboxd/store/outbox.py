@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxd.store.notify import notify
 from inboxd.store.prepared import Prepared
 from inboxd.store.tables import channel_accounts, chats, messages, outbox, send_pacing
 from inboxd.store.upsert import insert_for
@@ -25,8 +26,7 @@ _INSERT = Prepared(outbox.insert())
 async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows (every row with the same columns)."""
     await _INSERT.executemany(conn, rows)
-    if conn.dialect.name == "postgresql":  # wake workers in other processes (delivered on commit)
-        await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    await notify(conn, NOTIFY_CHANNEL)  # wake workers in other processes (delivered on commit)
 
 
 def _earlier_in_chat() -> sa.Exists:
@@ -158,8 +158,8 @@ async def release(conn: AsyncConnection, outbox_id: str, owner: str, *, in_doubt
     result = await conn.execute(
         outbox.update().where(outbox.c.id == outbox_id, outbox.c.lease_owner == owner).values(**values)
     )
-    if result.rowcount and conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    if result.rowcount:
+        await notify(conn, NOTIFY_CHANNEL)
     return result.rowcount == 1
 
 
