@@ -266,35 +266,3 @@ def test_groups_hold_at_most_group_updates(tmp_path: Any) -> None:
     sizes = [[len(p.statuses) for _, p in group] for group in processor._groups([event(150), event(40), event(100),
                                                                                  event(300), event(5)])]
     assert sizes == [[150, 40], [100], [300], [5]]
-
-
-def test_groups_are_bounded_by_the_measured_time_per_update(tmp_path: Any) -> None:
-    from inboxd.channels.whatsapp.inbound_parser import ParsedWebhook, StatusReport
-
-    def event(n: int) -> tuple[str, ParsedWebhook]:
-        report = StatusReport(phone_number_id="1", external_id="w", status=1, timestamp_ms=1, recipient_id=None, error=None)
-        return (new_id(), ParsedWebhook(statuses=[report] * n))
-
-    processor = _processor(None, tmp_path)  # type: ignore[arg-type]
-    processor.GROUP_SECONDS = 0.05
-    events = [event(30), event(30), event(10), event(60), event(20), event(20)]
-    # Not measured yet: by count only.
-    assert [[len(p.statuses) for _, p in g] for g in processor._groups(events)] == [[30, 30, 10, 60, 20, 20]]
-    processor._measured(100, 0.1)  # 1 ms an update: 50 updates in 50 ms
-    sizes = []
-    for group in processor._groups(events):  # each group sized when asked for, after the one before
-        sizes.append([len(p.statuses) for _, p in group])
-        if len(sizes) == 2:
-            processor._seconds_per_update = 0.0001  # faster now: 500 updates fit
-    assert sizes == [[30], [30, 10], [60, 20, 20]]
-    processor._seconds_per_update = 1.0  # slower than the bound for one event: one at a time, never none
-    assert [[len(p.statuses) for _, p in g] for g in processor._groups(events[:2])] == [[30], [30]]
-
-
-async def test_a_grouped_transaction_measures_its_time_per_update(
-    db: Database, wa_account: WhatsAppAccountSpec, tmp_path: Any
-) -> None:
-    processor, _ = await _five_good_events_and_a_malformed_one(db, wa_account, tmp_path)
-    assert processor._seconds_per_update is None
-    await processor.run_once()
-    assert processor._seconds_per_update is not None and processor._seconds_per_update > 0
