@@ -646,6 +646,7 @@ def inbound(cfg: Config, *, per_payload: int = 100, db_kind: str = "sqlite") -> 
         port = free_port()
         server = start_inboxd("inboxd", spec, work, port)
         prof = _profile(cfg, server, name, work, seconds * 8)  # processing outlasts the posting
+        cpu_before = _cpu_seconds(server.pid)
         t0 = time.time()
         posted = asyncio.run(post_all("127.0.0.1", port, "/webhooks/whatsapp", items, connections=16))
         t_ingest = time.time() - t0
@@ -655,6 +656,7 @@ def inbound(cfg: Config, *, per_payload: int = 100, db_kind: str = "sqlite") -> 
                 break
             time.sleep(0.2)
         t_done = time.time() - t0
+        cpu = _cpu_seconds(server.pid) - cpu_before  # storing and processing every event (and the polls)
         counts = asyncio.run(_inbound_counts(spec))
         applied = sum(v for k, v in counts["outgoing_by_status"].items() if k != "0")
         result["inboxd"] = {
@@ -662,6 +664,7 @@ def inbound(cfg: Config, *, per_payload: int = 100, db_kind: str = "sqlite") -> 
             "ingest_s": round(t_ingest, 2), "ingest_webhooks_per_s": round(posted.ok / t_ingest, 1),
             "processed_s": round(t_done, 2), "events_per_s": round(events / t_done, 1),
             "webhooks_per_s": round(posted.ok / t_done, 1),
+            "server_cpu_ms_per_event": round(cpu * 1000 / max(events, 1), 4),
             "post_p50_ms": round(percentile(posted.latencies_ms, 50), 2),
             "post_p99_ms": round(percentile(posted.latencies_ms, 99), 2),
             "generator_cpu_s": round(posted.client_cpu_s, 2),

@@ -19,12 +19,80 @@ from inboxd.channels.whatsapp.errors import GraphError
 from inboxd.store.accounts import ChannelAccount
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=10.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
 
 def new_http_client(**kwargs: Any) -> httpx.AsyncClient:
+    """The shared client. Its connections are split over `ShardedTransport`'s small pools unless
+    the caller brings a transport of its own."""
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
-    kwargs.setdefault("limits", httpx.Limits(max_connections=200, max_keepalive_connections=100))
-    return httpx.AsyncClient(**kwargs)
+    limits = kwargs.pop("limits", DEFAULT_LIMITS)
+    if "transport" not in kwargs:
+        kwargs["transport"] = ShardedTransport(limits)
+    return httpx.AsyncClient(limits=limits, **kwargs)
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """`limits` as several small connection pools; each request goes to the pool with the fewest
+    requests under way (until its response is closed).
+
+    httpcore's pool looks at every one of its connections on each request and on each response
+    closed — a `select()` on every idle socket (`has_expired`) and, per idle connection, a count
+    of all idle ones — so its cost per request grows with the square of the connections: with the
+    ~128 concurrent Graph calls of bench scenario 2 that scan was a third of the server's samples.
+    Pools of `SHARD_CONNECTIONS` keep each scan short; picking the least busy pool keeps the
+    total the same (a request queues only when every pool is full, as with one pool)."""
+
+    SHARD_CONNECTIONS = 8
+
+    def __init__(self, limits: httpx.Limits = DEFAULT_LIMITS, **transport_kwargs: Any) -> None:
+        total = limits.max_connections or 200
+        count = max(1, -(-total // self.SHARD_CONNECTIONS))
+        keepalive = limits.max_keepalive_connections
+        shard_limits = httpx.Limits(
+            max_connections=-(-total // count),
+            max_keepalive_connections=None if keepalive is None else max(1, -(-keepalive // count)),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+        self._shards = [httpx.AsyncHTTPTransport(limits=shard_limits, **transport_kwargs) for _ in range(count)]
+        self._busy = [0] * count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        busy = self._busy
+        index = busy.index(min(busy))
+        busy[index] += 1
+        try:
+            response = await self._shards[index].handle_async_request(request)
+        except BaseException:
+            busy[index] -= 1
+            raise
+        response.stream = _Released(response.stream, busy, index)
+        return response
+
+    async def aclose(self) -> None:
+        for shard in self._shards:
+            await shard.aclose()
+
+
+class _Released(httpx.AsyncByteStream):
+    """A response body that frees its pool's count once closed (once, however often closed)."""
+
+    __slots__ = ("_stream", "_busy", "_index")
+
+    def __init__(self, stream: Any, busy: list[int], index: int) -> None:
+        self._stream = stream
+        self._busy = busy
+        self._index: int | None = index
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        if self._index is not None:
+            self._busy[self._index] -= 1
+            self._index = None
+        await self._stream.aclose()
 
 
 class MediaUrlExpired(GraphError):
