@@ -22,9 +22,20 @@ run: $(STAMP)
 	$(BIN)/inboxd agents first-admin --url http://$(HOST):$(PORT)/
 	$(BIN)/inboxd serve --host $(HOST) --port $(PORT)
 
+# The whole suite: every file but the browser tests in TEST_WORKERS processes (pytest-xdist, one
+# file per worker at a time: module fixtures stay whole; each worker has its own PostgreSQL schema
+# and SQLite files), then the browser tests (tests/web) on their own — Playwright's sync API holds
+# an event loop for its whole session, which the asyncio tests of the same process cannot share.
+# PYTEST_ARGS (a file, -k ...) runs just that, in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	@test -x /usr/bin/chromium || echo "notice: Chromium is not installed (Debian: apt-get install chromium): the web inbox's browser tests (tests/web) are skipped" >&2
-	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/web --durations=15
+	$(BIN)/python -m pytest tests/web --durations=5
+else
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 # The schemathesis run of `make test` (tests/contract/test_fuzz.py), for longer and with a new
 # seed each time: before a release. A failure prints its seed (FUZZ_SEED=<seed> replays it).

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import Inbox, wait_for
+from tests.web.conftest import Inbox, screenshot, wait_for
 from tests.web.test_inbox import PNG, messages, open_chat
 
 B64 = base64.b64encode(PNG).decode()
@@ -64,4 +64,5 @@ def test_every_kind_of_message_renders_as_the_customer_saw_it(inbox: Inbox, cont
     # a system message: the assignment, as a quiet line
     conversation.get_by_role("button", name="Take").click()
     expect(conversation.locator(".system").filter(has_text="Assigned to")).to_have_count(1, timeout=5_000)
+    screenshot(page, "conversation.png")
     assert page.js_errors == []  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ADMIN, API, Inbox, wait_for
+from tests.web.conftest import ADMIN, API, Inbox, screenshot, wait_for
 
 FAST = 2_000  # ms: live changes arrive within 2 s
 
@@ -171,6 +171,7 @@ def test_a_channel_health_problem_is_listed_and_resolved(inbox: Inbox, context: 
     expect(row(section, "+15550001234").first.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^error \(1 errors"))
     listed = row(section, "whatsapp_account_locked")
     expect(listed).to_contain_text(problem["message"])
+    screenshot(page, "settings.png")
     listed.get_by_role("button", name="Resolve").click()
     expect(section.get_by_text("No open problems.")).to_be_visible()
     expect(row(section, "+15550001234").first.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^ok\b"))
