@@ -47,6 +47,8 @@ def test_every_kind_of_message_renders_as_the_customer_saw_it(inbox: Inbox, cont
     buttons = messages(page).filter(has_text="Which size?")
     expect(buttons.locator(".button")).to_have_text(["Medium", "Large"])  # the buttons as sent
     expect(buttons.get_by_label("Reactions")).to_have_text("👍")  # the customer's reaction on them
+    # the reaction's own message: a quiet line (the emoji shows on the buttons above)
+    expect(messages(page).filter(has_text="Reacted 👍")).to_have_count(1)
     choice = messages(page).filter(has_text="↩ Medium")  # the customer's choice …
     expect(choice.get_by_label("Quoted message")).to_have_text("Which size?")  # … quoting the buttons
     location = conversation.get_by_role("link", name="Home")

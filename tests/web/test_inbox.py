@@ -362,6 +362,7 @@ def test_keyboard_and_a_refused_send_with_retry(inbox: Inbox, context: Any) -> N
     page = inbox.sign_in(context, ADMIN)
     first, second = inbox.phone(), inbox.phone()
     inbox.inbound(first, name="Key One", text={"body": "one"})
+    time.sleep(1.05)  # WhatsApp's timestamps are whole seconds: Key Two's is the later one
     inbox.inbound(second, name="Key Two", text={"body": "two"})
     expect(chat_item(page, "Key One")).to_be_visible()
     open_chat(page, "Key Two")  # the newest, at the top
@@ -374,6 +375,7 @@ def test_keyboard_and_a_refused_send_with_retry(inbox: Inbox, context: Any) -> N
     expect(page.get_by_role("dialog", name="Resolve chat")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Resolve chat")).to_be_hidden()  # (a "/" into the closing dialog is lost)
+    page.get_by_role("list", name="Messages").click()  # (focus back on the page, wherever the dialog left it)
     page.keyboard.press("/")
     expect(composer(page)).to_be_focused()
     composer(page).fill("x" * 5000)  # over WhatsApp's 4096 characters: the API refuses it

@@ -106,6 +106,12 @@ export function messageBody(m, byWamid) {
   if (m.postback) {
     parts.push(el("p", { class: "bubble", dir: "auto" }, "↩ ", m.postback.title || m.postback.payload || ""));
   }
+  if (m.special) {  // kinds Texter has no type for, kept as WhatsApp sent them (docs/api-decisions.md)
+    const kind = m.special.type || "special";
+    const reaction = kind === "reaction" ? (m.special.payload || {}).reaction || {} : null;
+    parts.push(el("p", { class: "bubble quiet", dir: "auto" },
+      reaction ? (reaction.emoji ? `Reacted ${reaction.emoji}` : "Removed a reaction") : `(${kind})`));
+  }
   if (!parts.length || (parts.length === 1 && m.context)) parts.push(el("p", { class: "bubble quiet" }, `(${m.type})`));
   if (m.reactions && m.reactions.length) {
     parts.push(el("span", { class: "reactions", "aria-label": "Reactions" }, m.reactions.map((r) => r.emoji).join(" ")));
