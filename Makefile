@@ -26,7 +26,7 @@ run: $(STAMP)
 # file per worker at a time: module fixtures stay whole; each worker has its own PostgreSQL schema
 # and SQLite files), then the browser tests (tests/web) on their own — Playwright's sync API holds
 # an event loop for its whole session, which the asyncio tests of the same process cannot share.
-# PYTEST_ARGS (a file, -k ...) runs just that, in one process.
+# PYTEST_ARGS (a file, -k ...) runs just that, in one process: tests/web or other files, not both in one run.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	@test -x /usr/bin/chromium || echo "notice: Chromium is not installed (Debian: apt-get install chromium): the web inbox's browser tests (tests/web) are skipped" >&2
