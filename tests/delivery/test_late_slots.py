@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,13 +17,18 @@ from inboxd.store.db import Database
 from inboxd.store.tables import send_pacing
 
 
-async def test_late_sends_share_one_reservation_and_keep_the_rate(settings: Settings, db: Database) -> None:
+async def paced(db: Database, settings: Settings, account_id: str) -> tuple[Any, DeliveryWorker]:
+    """An account paced at 1,000 messages/s, and a worker (only its pacing is used)."""
     async with db.write() as conn:
         account = await accounts_store.add_whatsapp_account(
-            conn, account_id="15550001111", phone_number_id="pn-late", access_token="t", app_secret="s",
+            conn, account_id=account_id, phone_number_id=f"pn-{account_id}", access_token="t", app_secret="s",
             verify_token="v", graph_url="http://127.0.0.1:9", mps=1000,
         )
-    worker = DeliveryWorker(db, None, None, settings, None, None)  # type: ignore[arg-type]
+    return account, DeliveryWorker(db, None, None, settings, None, None)  # type: ignore[arg-type]
+
+
+async def test_late_sends_share_one_reservation_and_keep_the_rate(settings: Settings, db: Database) -> None:
+    account, worker = await paced(db, settings, "15550001111")
     transactions = 0
 
     async def count(_conn: AsyncConnection) -> None:
@@ -58,12 +64,7 @@ async def test_late_sends_share_one_reservation_and_keep_the_rate(settings: Sett
 
 
 async def test_a_failed_reservation_fails_each_waiting_send(settings: Settings, db: Database) -> None:
-    async with db.write() as conn:
-        account = await accounts_store.add_whatsapp_account(
-            conn, account_id="15550001112", phone_number_id="pn-late2", access_token="t", app_secret="s",
-            verify_token="v", graph_url="http://127.0.0.1:9", mps=1000,
-        )
-    worker = DeliveryWorker(db, None, None, settings, None, None)  # type: ignore[arg-type]
+    account, worker = await paced(db, settings, "15550001112")
 
     async def refuse(_conn: AsyncConnection) -> None:
         raise RuntimeError("refused")
