@@ -166,6 +166,34 @@ def test_window_closed_sends_a_template(inbox: Inbox, context: Any) -> None:
     expect(messages(page).filter(has_text="Hi Gil, order 77 is ready")).to_have_count(1)
 
 
+def test_a_view_chosen_while_the_first_page_loads_shows_its_own_chats(inbox: Inbox, context: Any) -> None:
+    """CI found it: on a loaded machine `All` was clicked while `Unassigned`'s first page was still
+    on its way, and `All` stayed empty (its load waited for nothing; the old page was dropped)."""
+    phone = inbox.phone()
+    inbox.inbound(phone, name="Ezra Switch", text={"body": "switching views"})
+    inbox.chat_of(phone)
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        if not held:
+            held.append(route)  # the first list page (Unassigned) waits until the test lets it go
+        else:
+            route.continue_()
+    context.route(re.compile(r"/chats/search\?"), hold_the_first)
+    page = inbox.sign_in(context, ADMIN)
+    for _ in range(200):  # Playwright runs the route handler while the test waits in Playwright
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the first list page's request never came"
+    page.get_by_role("button", name="All").click()
+    expect(chat_item(page, "Ezra Switch")).to_have_count(1)
+    held[0].continue_()  # the Unassigned page arrives late: All keeps its own chats
+    page.wait_for_timeout(300)
+    expect(chat_item(page, "Ezra Switch")).to_have_count(1)
+    expect(page.get_by_role("button", name="All")).to_have_attribute("aria-pressed", "true")
+
+
 def test_quick_reply_attachment_reply_labels_crm_assign_resolve(inbox: Inbox, context: Any, tmp_path: Any) -> None:
     phone = inbox.phone()
     with inbox.rest() as http:

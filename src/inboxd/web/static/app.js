@@ -18,7 +18,7 @@ const VIEWS = {
 
 const state = {
   me: null, scopes: [], view: "unassigned", search: "", department: "", label: "",
-  chats: new Map(), order: [], total: 0, loading: false, exhausted: false, listEpoch: 0,
+  chats: new Map(), order: [], total: 0, loadingEpoch: null, exhausted: false, listEpoch: 0,
   current: null, messages: new Map(), oldestLoaded: null, historyDone: false,
   labels: [], departments: [], agents: [], quickReplies: [], templates: null,
   replyTo: null, attachment: null, pendingSeq: 0, live: null, windowTimer: null,
@@ -180,9 +180,11 @@ async function loadList() {
   return loadMore(epoch);
 }
 
+// A page of the list being loaded belongs to one list (its epoch): switching views while a page
+// of the old view is in flight starts the new view's first page at once, and the old page is dropped.
 async function loadMore(epoch = state.listEpoch) {
-  if (state.loading || state.exhausted) return null;
-  state.loading = true;
+  if (state.exhausted || state.loadingEpoch === epoch) return null;
+  state.loadingEpoch = epoch;
   $("list-status").textContent = "Loading…";
   try {
     const page = await get(`/chats/search${query({ ...viewQuery(), skip: state.order.length })}`);
@@ -197,11 +199,11 @@ async function loadMore(epoch = state.listEpoch) {
     renderList();
     return page.lastEventId;
   } catch (err) {
-    $("list-status").textContent = `Could not load chats: ${err.message}`;
+    if (epoch === state.listEpoch) $("list-status").textContent = `Could not load chats: ${err.message}`;
     return null;
   } finally {
-    state.loading = false;
-    if (!$("list-status").textContent.startsWith("Could")) {
+    if (state.loadingEpoch === epoch) state.loadingEpoch = null;
+    if (epoch === state.listEpoch && !$("list-status").textContent.startsWith("Could")) {
       $("list-status").textContent = state.order.length ? "" : "No chats here.";
     }
   }
