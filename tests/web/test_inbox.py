@@ -151,7 +151,7 @@ def test_window_closed_sends_a_template(inbox: Inbox, context: Any) -> None:
         chat_id = first.json()["chatId"] if "chatId" in first.json() else inbox.chat_of(phone)["_id"]
         http.patch(f"/chats/{chat_id}", json={"displayName": "Gil Closed"})
     page = inbox.sign_in(context, ADMIN)
-    page.get_by_role("button", name="All").click()
+    page.get_by_role("button", name="All", exact=True).click()
     conversation = open_chat(page, "Gil Closed")
     notice = conversation.get_by_role("region", name="Window closed")
     expect(notice).to_contain_text("24-hour window is closed")
@@ -186,12 +186,12 @@ def test_a_view_chosen_while_the_first_page_loads_shows_its_own_chats(inbox: Inb
             break
         page.wait_for_timeout(50)
     assert held, "the first list page's request never came"
-    page.get_by_role("button", name="All").click()
+    page.get_by_role("button", name="All", exact=True).click()
     expect(chat_item(page, "Ezra Switch")).to_have_count(1)
     held[0].continue_()  # the Unassigned page arrives late: All keeps its own chats
     page.wait_for_timeout(300)
     expect(chat_item(page, "Ezra Switch")).to_have_count(1)
-    expect(page.get_by_role("button", name="All")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="All", exact=True)).to_have_attribute("aria-pressed", "true")
 
 
 def test_quick_reply_attachment_reply_labels_crm_assign_resolve(inbox: Inbox, context: Any, tmp_path: Any) -> None:
