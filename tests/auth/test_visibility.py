@@ -4,10 +4,12 @@ Messages and on the live stream; an admin and an API token see every chat."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
+from inboxd.agents.sessions import SessionCache
 from tests.auth.conftest import PASSWORD, Browser, sign_in
 from tests.chats.conftest import API, contact_writes, make_agent, make_department
 from tests.support.live import LiveReader, head
@@ -147,5 +149,49 @@ async def test_a_chat_that_leaves_an_agents_view_reaches_their_stream_as_it_goes
             # After the move, nothing more of those chats: the customers' new messages are not hers.
             assert not [e for e in mine if e.type.startswith("message.")
                         and e.data.get("parent_chat") in (chats["queue"], chats["sales"])]
+    finally:
+        await noa.http.aclose()
+
+
+async def test_an_open_stream_ends_when_the_agents_departments_change(rig: WhatsAppRig) -> None:
+    """A stream is opened with the agent's view. Taking a department from them (Update Agent, or
+    the department's members) is an `agent.updated` event; their stream then ends within about
+    a second — not at the next ping, 15 s away — and the reconnection sees by the new rule: the
+    department's chats no longer reach them."""
+    chats = await _world(rig)
+    url = rig.server.url
+    noa_uid = next(a["uid"] for a in (await rig.client.get(f"{API}/agents")).json()["agents"]
+                   if a["email"] == "noa@example.com")
+    noa = await sign_in(url, "noa@example.com")
+    token = rig.client.headers["Authorization"].removeprefix("Bearer ")
+    try:
+        for change in ("the agent", "the department"):
+            async with SessionReader(url, noa) as hers, LiveReader(url, token, after=await head(rig.client)) as all_:
+                await contact_writes(rig, "15550000001", f"sales, before {change} changed")
+                await hers.wait_for(lambda events: any(e.data.get("parent_chat") == chats["sales"] for e in events))
+                if change == "the agent":
+                    r = await rig.client.patch(f"{API}/agents/{noa_uid}", json={"departments": []})
+                else:
+                    r = await rig.client.patch(f"{API}/departments/sales", json={"members": []})
+                assert r.status_code == 200, r.text
+                await asyncio.wait_for(hers.ended.wait(), 5)
+                last = hers.ids[-1]
+                # the change is the agent's event on every stream (the Settings page's too)
+                updated = await all_.wait_for(lambda events: [e for e in events if e.type == "agent.updated"
+                                                              and e.data["uid"] == noa_uid])
+                assert [e for e in updated if e.type == "agent.updated"][-1].data["departments"] == []
+            await contact_writes(rig, "15550000001", f"sales, after {change} changed")  # not hers now
+            await contact_writes(rig, "15550000003", f"hers, after {change} changed")
+            end = await head(rig.client)
+            again = SessionReader(url, noa)
+            again.headers["Last-Event-ID"] = str(last)
+            async with again:
+                await again.wait_until_id(end)
+                seen = {e.data.get("parent_chat") for e in again.events if e.type == "message.created"}
+            assert chats["noas"] in seen and chats["sales"] not in seen
+            # back in sales for the second round
+            r = await rig.client.patch(f"{API}/agents/{noa_uid}", json={"departments": ["sales"]})
+            assert r.status_code == 200, r.text
+            await asyncio.sleep(SessionCache.TTL_SECONDS + 0.1)  # (a stream opened sooner would end at once)
     finally:
         await noa.http.aclose()

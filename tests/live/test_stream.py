@@ -79,7 +79,8 @@ async def test_two_streams_see_the_same_events_in_the_same_order(rig: WhatsAppRi
         target = await head(rig.client)
         await one.wait_until_id(target)
         await two.wait_until_id(target)
-    assert one.events == two.events
+    # (the delivery worker's own events after `target` may reach one stream before the other closes)
+    assert [e for e in one.events if e.id <= target] == [e for e in two.events if e.id <= target]
     # each new chat's opening system message, its incoming message, and the 12 replies
     assert len({e.data["_id"] for e in one.events if e.type == "message.created"}) == 3 + 3 + 12
 

@@ -107,6 +107,27 @@ def test_two_agents_see_each_others_changes_live(inbox: Inbox, browser: Any) -> 
         agent_ctx.close()
 
 
+def test_an_agent_taken_out_of_a_department_stops_seeing_its_chats_live(inbox: Inbox, context: Any) -> None:
+    phone = inbox.phone()
+    inbox.inbound(phone, name="Quinn Audit", text={"body": "for the audit team"})
+    with inbox.rest() as http:
+        dept = http.post("/departments", json={"id": "audit", "name": "Audit"})
+        assert dept.status_code in (200, 201), dept.text
+        before = http.get(f"/agents/{inbox.agent_uid}").json()["departments"]
+        assert http.patch(f"/agents/{inbox.agent_uid}", json={"departments": [*before, "audit"]}).status_code == 200
+        moved = http.post("/chats/assign", json={"chatId": inbox.chat_of(phone)["_id"], "departmentId": "audit"})
+        assert moved.status_code == 200, moved.text
+    time.sleep(0.6)  # the session cache's TTL: the agent signs in with the new department
+    page = inbox.sign_in(context, AGENT)
+    expect(chat_item(page, "Quinn Audit")).to_have_count(1)
+    with inbox.rest() as http:
+        assert http.patch(f"/agents/{inbox.agent_uid}", json={"departments": before}).status_code == 200
+    expect(chat_item(page, "Quinn Audit")).to_have_count(0, timeout=5_000)
+    inbox.inbound(phone, name="Quinn Audit", text={"body": "still there?"})  # not his any more
+    page.wait_for_timeout(1_500)
+    expect(chat_item(page, "Quinn Audit")).to_have_count(0)
+
+
 def test_offline_for_ten_seconds_then_every_message_once_in_order(inbox: Inbox, context: Any) -> None:
     page = inbox.sign_in(context, ADMIN)
     phone = inbox.phone()

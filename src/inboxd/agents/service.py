@@ -181,7 +181,8 @@ class Directory:
             async with self.db.write() as conn:
                 await _check_members(conn, changes.members)
                 await store.insert_department(conn, {**changes.values, "created_at": now, "updated_at": now})
-                await store.set_department_members(conn, department_id, changes.members or [])
+                await self._departments_changed(conn, await store.set_department_members(
+                    conn, department_id, changes.members or []))
                 await self.lifecycle.hand_out(conn, [department_id], now)
         except Exception as exc:
             if is_unique_violation(exc):
@@ -200,7 +201,8 @@ class Directory:
                 raise department_not_found(department_id)
             await store.update_department(conn, department_id, {**changes.values, "updated_at": now})
             if changes.members is not None:
-                await store.set_department_members(conn, department_id, changes.members)
+                await self._departments_changed(conn, await store.set_department_members(
+                    conn, department_id, changes.members))
             if changes.values.get("assignment") == Assignment.ROUND_ROBIN or changes.members:
                 await self.lifecycle.hand_out(conn, [department_id], now)
         return await self.get_department(department_id)
@@ -222,7 +224,13 @@ class Directory:
                     "default department first.",
                     code="department_in_use", details=details,
                 )
-            await store.delete_department(conn, department_id)
+            await self._departments_changed(conn, await store.delete_department(conn, department_id))
+
+    async def _departments_changed(self, conn: AsyncConnection, uids: list[str]) -> None:
+        """A department's members changed: each agent added or removed is `agent.updated` (their
+        `departments`), which also makes their open live streams look at their view again."""
+        for uid in uids:
+            await self.events.publish(conn, AGENT_UPDATED, agent_uid=uid, fields=["departments"])
 
 
 def _more_room(before: int | None, after: int | None) -> bool:

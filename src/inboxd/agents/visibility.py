@@ -12,8 +12,9 @@ The rule reads the chat's `department_id` and `agent_uid` — the columns the li
 beside every chat and message event, so the stream filters on what the chat was at that event;
 an event that moved the chat also keeps where it was (`before`), and goes to those who saw it
 there too, so a chat taken by someone else leaves their list live.
-An agent's departments are read with their session (the session cache's TTL, 0.5 s); a stream
-keeps those it opened with (the inbox reconnects to pick up a change of membership).
+An agent's departments are read with their session (the session cache's TTL, 0.5 s); a live
+stream opened with one view ends when the agent's view changes (`api/routes/live.py`), and its
+reconnection has the new one.
 """
 
 from __future__ import annotations

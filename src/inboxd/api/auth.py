@@ -129,12 +129,14 @@ async def authenticate(
     return found  # type: ignore[return-value]
 
 
-async def still_valid(scope: dict[str, Any], tokens: TokenCache, sessions: SessionCache | None = None) -> bool:
-    """Whether the credential a long request (a live stream) was let in with is still live,
-    looked up again (through the caches' short TTL): False once the token was revoked or expired,
-    the session ended, or its agent was deactivated."""
+async def current_credential(
+    scope: dict[str, Any], tokens: TokenCache, sessions: SessionCache | None = None
+) -> Credential | None:
+    """The credential a long request (a live stream) was let in with, looked up again (through
+    the caches' short TTL): None once the token was revoked or expired, the session ended, or its
+    agent was deactivated; a session's agent as they are now (role, departments)."""
     fresh = {key: value for key, value in scope.items() if key != _SCOPE_KEY}
-    return await authenticate(fresh, tokens, sessions) is not None
+    return await authenticate(fresh, tokens, sessions)
 
 
 async def principal(

@@ -6,6 +6,8 @@ a session's agent becomes one with `view` set to their view (`agents.visibility`
 sees their own chats, their departments' and the shared queue's, decided on the
 `department_id` / `agent_uid` columns each event carries; an admin everything), and the hub
 and the replay apply it to every event before it is sent (the hub once per distinct view).
+A stream lasts while its caller's principal is the one it opened with (`api/routes/live.py`):
+a role or department change ends it, and the client's reconnection gets the new view.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from inboxd.agents.sessions import AgentSession
 from inboxd.agents.visibility import ChatView
-from inboxd.api.caller import chat_view
 from inboxd.store.tokens import TokenRecord
 
 
@@ -27,11 +29,14 @@ class Principal:
     view: ChatView | None = None
 
 
+def principal_of(credential: TokenRecord | AgentSession) -> Principal:
+    """A token sees every event; an agent what `agents.visibility` lets them see (an admin:
+    every event)."""
+    if isinstance(credential, AgentSession):
+        return Principal("agent", credential.agent_uid, credential.view)
+    return Principal("token", credential.id)
+
+
 def principal_for(request: Request) -> Principal:
-    """The principal of a request that passed the route's `require(...)` check: a token or an
-    admin sees every event; an agent those `agents.visibility` lets them see."""
-    agent = getattr(request.state, "agent", None)
-    if agent is not None:
-        return Principal("agent", str(agent["uid"]), chat_view(request))
-    token: TokenRecord = request.state.token
-    return Principal("token", token.id)
+    """The principal of a request that passed the route's `require(...)` check."""
+    return principal_of(request.state.credential)

@@ -80,6 +80,11 @@ class Subscriber:
                 self.on_drop()
         return fits
 
+    def wake_for_ping(self) -> None:
+        """At the next wake its stream writes a ping, checking its credential first."""
+        self.ping = True
+        self.ready.set()
+
     def take(self) -> list[tuple[int, bytes]]:
         frames, self.frames = self.frames, []
         self.ready.clear()
@@ -223,8 +228,7 @@ class LiveHub:
             if time.monotonic() >= next_ping:
                 next_ping = time.monotonic() + self.ping_seconds
                 for subscriber in self.subscribers:
-                    subscriber.ping = True
-                    subscriber.ready.set()
+                    subscriber.wake_for_ping()
             await asyncio.sleep(self.LINGER_SECONDS)
 
     async def _read(self) -> None:

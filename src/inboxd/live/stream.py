@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from inboxd.agents.sessions import SessionCache
 from inboxd.live import store as live_store
 from inboxd.live.access import Principal
 from inboxd.live.hub import PING, LiveHub, Subscriber, frame
@@ -26,6 +27,11 @@ from inboxd.store.db import Database
 
 RETRY_MS = 2000  # EventSource's reconnection delay
 STUCK_SECONDS = 10.0
+# An agent's change (role, departments, deactivation) is an `agent.updated` event: a stream that
+# sends one checks its credential again once the cached session has expired, not only at the next
+# ping, so a removed department's chats stop within about a second (`api/routes/live.py`).
+RECHECK_ON = b"\nevent: agent.updated\n"
+RECHECK_AFTER = SessionCache.TTL_SECONDS + 0.1
 
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -118,6 +124,8 @@ class LiveStream(Response):
             chunk = [data for event_id, data in frames if event_id > last]
             if frames:
                 last = max(last, frames[-1][0])
+                if self.still_valid is not None and any(RECHECK_ON in data for _, data in frames):
+                    asyncio.get_running_loop().call_later(RECHECK_AFTER, subscriber.wake_for_ping)
             if subscriber.ping:
                 subscriber.ping = False
                 if self.still_valid is not None and not await self.still_valid():

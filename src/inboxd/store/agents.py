@@ -136,9 +136,11 @@ async def update_department(conn: AsyncConnection, department_id: str, values: d
         await conn.execute(departments.update().where(departments.c.id == department_id).values(**values))
 
 
-async def delete_department(conn: AsyncConnection, department_id: str) -> None:
-    await conn.execute(department_members.delete().where(department_members.c.department_id == department_id))
+async def delete_department(conn: AsyncConnection, department_id: str) -> list[str]:
+    """Deletes it and its memberships; returns the agents who were its members."""
+    members = await set_department_members(conn, department_id, [])
     await conn.execute(departments.delete().where(departments.c.id == department_id))
+    return members
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -170,9 +172,15 @@ async def set_agent_departments(conn: AsyncConnection, uid: str, department_ids:
         )
 
 
-async def set_department_members(conn: AsyncConnection, department_id: str, uids: list[str]) -> None:
+async def set_department_members(conn: AsyncConnection, department_id: str, uids: list[str]) -> list[str]:
+    """Replaces its members; returns the agents whose departments changed (added or removed)."""
+    before = set((await conn.execute(
+        sa.select(department_members.c.agent_uid).where(department_members.c.department_id == department_id)
+    )).scalars())
+    after = set(uids)
     await conn.execute(department_members.delete().where(department_members.c.department_id == department_id))
-    if uids:
+    if after:
         await conn.execute(
-            department_members.insert(), [{"department_id": department_id, "agent_uid": u} for u in sorted(set(uids))]
+            department_members.insert(), [{"department_id": department_id, "agent_uid": u} for u in sorted(after)]
         )
+    return sorted(before ^ after)

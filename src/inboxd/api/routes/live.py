@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from inboxd.agents.presence import StreamWithPresence
-from inboxd.api.auth import still_valid
+from inboxd.api.auth import current_credential
 from inboxd.api.contract import answers, ok
 from inboxd.api.deps import get_services, require
 from inboxd.api.responses import JSON
 from inboxd.domain.errors import Problems
 from inboxd.domain.scopes import Scope
 from inboxd.live import store as live_store
-from inboxd.live.access import principal_for
+from inboxd.live.access import principal_for, principal_of
 from inboxd.live.stream import LiveStream, start_position
 from inboxd.services import Services
 
@@ -57,8 +57,15 @@ async def live(
     start, resync = await start_position(services.db, from_header if from_header is not None else from_query)
     assert services.live is not None and services.presence is not None
     principal = principal_for(request)
-    stream = LiveStream(services.db, services.live.hub, principal, start, resync,
-                        lambda: still_valid(request.scope, services.tokens, services.sessions))
+
+    async def still_the_same() -> bool:
+        """The credential is still live and still sees what the stream was opened with: a
+        revoked token, an ended session, a deactivated agent, and an agent whose role or
+        departments changed end the stream (its client reconnects with the new view)."""
+        now = await current_credential(request.scope, services.tokens, services.sessions)
+        return now is not None and principal_of(now) == principal
+
+    stream = LiveStream(services.db, services.live.hub, principal, start, resync, still_the_same)
     if principal.kind == "agent":  # a signed-in agent's stream keeps them online (agents/presence.py)
         return StreamWithPresence(stream, services.presence, principal.id)
     return stream

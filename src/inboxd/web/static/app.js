@@ -268,6 +268,11 @@ function applyEvent(type, data) {
   if (type === "agent.updated" && data.uid === state.me.uid) {
     if (!data.active) { sessionEnded(); return; }
     setPresenceSwitch(data.presence !== "away"); // (set in another tab, too)
+    if (String(data.roles) !== String(state.me.roles) || String(data.departments) !== String(state.me.departments)) {
+      // What they see changed: the server ends the stream, which reconnects with the new view; the
+      // list is loaded again once the server's session cache (0.5 s) has the change.
+      setTimeout(rescope, 1000);
+    }
   }
   if (type === "chat.created" || type === "chat.updated") upsertChat(data);
   else if (type === "message.created" || type === "message.updated") upsertMessage(data, type === "message.created");
@@ -276,6 +281,17 @@ function applyEvent(type, data) {
     if (state.current) renderHeader();
   });
   else if (type === "quick_reply.updated" || type === "quick_reply.deleted") upsertById(state.quickReplies, "_id", data);
+}
+
+// The agent's role or departments changed: their scopes, the Settings button and the list follow.
+async function rescope() {
+  try {
+    const me = await get("/auth/me");
+    state.me = me.agent;
+    state.scopes = me.scopes || [];
+    $("open-settings").hidden = !isAdmin();
+    loadList();
+  } catch { /* a 401 signs the page out (api.js) */ }
 }
 
 function upsertById(list, key, item, after) {
