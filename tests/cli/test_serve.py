@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -33,3 +35,70 @@ def test_serve_starts_on_an_empty_data_dir_and_answers_healthz(tmp_path: Path) -
         output, _ = proc.communicate(timeout=20)
     # uvicorn shuts down cleanly, then re-raises SIGTERM so the exit status tells how it ended
     assert "Application shutdown complete" in output
+
+
+def _children(pid: int) -> list[int]:
+    """The server processes `--processes` started (multiprocessing's spawned children)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline:
+            found.append(int(child))
+    return found
+
+
+def _start_processes(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+    env = cli_env(tmp_path / "data", {"INBOXD_SIMULATOR": "false", "INBOXD_WORKERS": "0"})
+    proc = subprocess.Popen([*INBOXD, "serve", "--processes", "2", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 or not _healthy(port):
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "inboxd serve --processes 2 did not come up"
+        time.sleep(0.2)
+    return proc
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_serve_processes_runs_n_servers_on_one_socket_and_stops_them_together(tmp_path: Path) -> None:
+    """`--processes 2`: two server processes accept on the one listening socket — either serves
+    alone when the other is gone — and SIGTERM to the parent stops both cleanly."""
+    port = free_port()
+    proc = _start_processes(tmp_path / "clean", port)
+    try:
+        children = _children(proc.pid)
+        assert len(children) == 2
+        assert all(_healthy(port) for _ in range(20))
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert output.count("Application shutdown complete") == 2
+    assert not any(Path(f"/proc/{c}").exists() and b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+                   for c in children)
+
+    port = free_port()
+    proc = _start_processes(tmp_path / "one_killed", port)
+    try:
+        first, second = _children(proc.pid)
+        os.kill(first, signal.SIGKILL)
+        assert all(_healthy(port) for _ in range(20))  # the other one accepts every connection
+        assert _children(proc.pid) == [second]
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and f"a server process exited with {-signal.SIGKILL}" in output
+
+
+def test_serve_processes_refuses_the_embedded_simulator(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "data", {"INBOXD_SIMULATOR": "true"})
+    result = subprocess.run([*INBOXD, "serve", "--processes", "2", "--port", str(free_port())], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "--processes > 1 needs INBOXD_SIMULATOR=false" in result.stderr
