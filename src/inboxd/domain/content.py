@@ -30,6 +30,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from inboxd.domain import limits as L
 from inboxd.domain.errors import Problems, json_path
 from inboxd.domain.ids import is_id
@@ -471,7 +473,7 @@ class SendRequest:
 
     @property
     def content(self) -> dict[str, Any]:
-        return json.loads(self.content_json)
+        return orjson.loads(self.content_json)  # (stdlib json's decoder was 4 % of a delivered message's CPU)
 
     def message_contents(self) -> list[dict[str, Any]]:
         """The content of each WhatsApp message this request makes, in order: one per media
@@ -485,7 +487,7 @@ class SendRequest:
         """SHA-256 of the normalized request: the same for bodies that mean the same (key order,
         `null` optionals, `37` vs `37.0`), different whenever type, content, context or tmpSendId
         differ. Idempotency compares it to tell a replay from a reused key."""
-        normalized = {"type": self.type, "content": json.loads(self.content_json)}
+        normalized = {"type": self.type, "content": orjson.loads(self.content_json)}
         if self.context is not None:
             normalized["context"] = self.context
         if self.tmp_send_id is not None:
