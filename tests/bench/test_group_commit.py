@@ -92,7 +92,8 @@ async def test_accepted_rows_are_the_rows_a_read_after_the_commit_returns(
 ) -> None:
     """`Prefer: respond-async` answers from `Accepted.rows` instead of reading the messages back:
     they must be exactly what the read would return, grouped or alone, with every column."""
-    from inboxd.delivery.accept import _accept_one
+    from inboxd.delivery.accept import _accept_one, _Request
+    from inboxd.domain.ids import new_id
     from inboxd.store.messages import get_messages
 
     account = wa_account.account.id
@@ -102,7 +103,7 @@ async def test_accepted_rows_are_the_rows_a_read_after_the_commit_returns(
             "location": {"latitude": 1.5, "longitude": 2.5}})], now=5000, tmp_send_id="t-1", context="wamid.X")
         for chat_id in chat_ids
     ))
-    alone = await _accept_one(db, chat_ids[0], account, [OutgoingItem("text", {"text": "b"})], now=6000, agent="bot")
+    alone = await _accept_one(db, _Request(chat_ids[0], account, [OutgoingItem("text", {"text": "b"})], [new_id()], 6000, agent="bot"))
     for accepted in [*grouped, alone]:
         assert accepted.rows is not None and not accepted.replay
         async with db.read() as conn:

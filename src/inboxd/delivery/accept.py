@@ -118,34 +118,20 @@ async def accept_outgoing(
     return await _group_for(db).submit(request)
 
 
-async def _accept_one(
-    db: Database,
-    chat_id: str,
-    account_id: str,
-    items: list[OutgoingItem],
-    *,
-    now: int,
-    idempotency: Idempotency | None = None,
-    tmp_send_id: str | None = None,
-    context: str | None = None,
-    agent: str | None = None,
-    events: DomainEvents | None = None,
-    message_ids: list[str] | None = None,
-    on_accept: OnAccept | None = None,
-) -> Accepted:
+async def _accept_one(db: Database, r: _Request) -> Accepted:
     """One request in a transaction of its own (a group that failed retries this way, so one
     request's failure cannot fail the others)."""
-    ids = message_ids or [new_id() for _ in items]
+    chat_id, idempotency, ids, now = r.chat_id, r.idempotency, r.ids, r.now
     try:
         async with db.write() as conn:
             if idempotency is not None and not await _claim_key(conn, chat_id, idempotency, ids, now):
                 raise _KeyTaken
             rows = await stage_outgoing(
-                conn, chat_id, account_id, items, ids=ids, now=now, tmp_send_id=tmp_send_id, context=context,
-                agent=agent, events=events,
+                conn, chat_id, r.account_id, r.items, ids=ids, now=now, tmp_send_id=r.tmp_send_id,
+                context=r.context, agent=r.agent, events=r.events,
             )
-            if on_accept is not None:
-                await on_accept(conn, rows)
+            if r.on_accept is not None:
+                await r.on_accept(conn, rows)
     except _KeyTaken:
         pass
     except Exception as exc:
@@ -284,12 +270,12 @@ class _Request:
     items: list[OutgoingItem]
     ids: list[str]
     now: int
-    idempotency: Idempotency | None
-    tmp_send_id: str | None
-    context: str | None
-    agent: str | None
-    events: DomainEvents | None
-    on_accept: OnAccept | None
+    idempotency: Idempotency | None = None
+    tmp_send_id: str | None = None
+    context: str | None = None
+    agent: str | None = None
+    events: DomainEvents | None = None
+    on_accept: OnAccept | None = None
     done: asyncio.Future[Accepted] | None = None
 
 
@@ -318,11 +304,7 @@ class _Group:
                 await _accept_group(self.db, batch)
             except Exception:  # the group rolled back: each request on its own
                 for r in batch:
-                    await _settle(r, _accept_one(
-                        self.db, r.chat_id, r.account_id, r.items, now=r.now, idempotency=r.idempotency,
-                        tmp_send_id=r.tmp_send_id, context=r.context, agent=r.agent, events=r.events,
-                        message_ids=r.ids, on_accept=r.on_accept,
-                    ))
+                    await _settle(r, _accept_one(self.db, r))
 
 
 _GROUPS: weakref.WeakKeyDictionary[Database, _Group] = weakref.WeakKeyDictionary()
