@@ -3,7 +3,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from inboxd.media.filenames import MAX_FILENAME_CHARS, content_disposition_filename, filename_from_response, sanitize_filename
+from inboxd.media.filenames import (
+    MAX_FILENAME_CHARS,
+    content_disposition_filename,
+    filename_from_response,
+    sanitize_filename,
+)
 
 
 @pytest.mark.parametrize(

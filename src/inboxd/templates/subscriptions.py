@@ -21,7 +21,7 @@ from inboxd.chats.lifecycle import Lifecycle
 from inboxd.domain import lifecycle
 from inboxd.domain.clock import iso_from_ms
 from inboxd.domain.ids import new_id
-from inboxd.domain_events import CHAT_CREATED, CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED, CHAT_UPDATED, DomainEvents
+from inboxd.domain_events import CHAT_SUBSCRIBED, CHAT_UNSUBSCRIBED, DomainEvents
 from inboxd.store import accounts as accounts_store
 from inboxd.store import chats as chats_store
 from inboxd.store.accounts import ChannelAccount
