@@ -29,7 +29,7 @@ async def test_concurrent_lookups_share_one_read(db: Database) -> None:
         found = await asyncio.gather(*(cache.lookup(secret) for _ in range(50)))
         assert [f.id if f else None for f in found] == [record.id] * 50
         assert len(reads) == 1
-        cache._cache.clear()  # expired: the next wave reads once more, and once only
+        cache._answers.clear()  # expired: the next wave reads once more, and once only
         await asyncio.gather(*(cache.lookup(secret) for _ in range(50)))
         assert len(reads) == 2
         assert await cache.lookup("inboxd_not-a-token") is None

@@ -10,7 +10,6 @@ applies to sessions and tokens alike.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +23,9 @@ from inboxd.domain import sessions as rules
 from inboxd.domain.agents import email_key, scopes_for_roles
 from inboxd.domain.clock import now_ms
 from inboxd.domain.errors import RateLimited, Unauthorized
+from inboxd.secret_cache import SecretCache
 from inboxd.store import sessions as store
 from inboxd.store.db import Database
-from inboxd.store.tokens import hash_token
 
 HOUR_MS = 3600 * 1000
 # The lockout's count and its insert are one transaction; on PostgreSQL this lock (per email)
@@ -63,28 +62,22 @@ class SessionCache:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[float, AgentSession | None]] = {}
+        self._answers: SecretCache[AgentSession | None] = SecretCache(self.TTL_SECONDS, self._read)
 
     async def lookup(self, secret: str) -> AgentSession | None:
         """The live session of this secret: not revoked, not expired, its agent active."""
-        key = hash_token(secret)
-        cached = self._cache.get(key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < self.TTL_SECONDS:
-            session = cached[1]
-        else:
-            async with self.db.read() as conn:
-                row = await store.find_session(conn, secret)
-            session = _live(row, secret)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now, session)
+        session = await self._answers.get(secret)
         if session is None or session.expires_at <= now_ms():
             return None
         return session
 
     def forget(self, secret: str) -> None:
-        self._cache.pop(hash_token(secret), None)
+        self._answers.forget(secret)
+
+    async def _read(self, secret: str) -> AgentSession | None:
+        async with self.db.read() as conn:
+            row = await store.find_session(conn, secret)
+        return _live(row, secret)
 
 
 def _live(row: store.SessionRow | None, secret: str) -> AgentSession | None:

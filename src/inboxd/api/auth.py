@@ -12,16 +12,16 @@ credential up once. `principal` names the caller for the rate limiter: its token
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from inboxd.agents.sessions import AgentSession, SessionCache
 from inboxd.domain.clock import now_ms
 from inboxd.domain.rate_limits import ADDRESS, AGENT, TOKEN, Policy, policy_for
 from inboxd.domain.sessions import COOKIE_NAME
+from inboxd.secret_cache import SecretCache
 from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
-from inboxd.store.tokens import TokenRecord, hash_token
+from inboxd.store.tokens import TokenRecord
 
 _SCOPE_KEY = "inboxd.token"  # the request's credential (or None), once looked up
 _MISSING = object()
@@ -37,39 +37,22 @@ class TokenCache:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[float, TokenRecord | None]] = {}
+        self._answers: SecretCache[TokenRecord | None] = SecretCache(self.TTL_SECONDS, self._read)
         self._touched: dict[str, int] = {}
-        self._reading: dict[str, asyncio.Future[TokenRecord | None]] = {}  # reads in flight, by key
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def lookup(self, secret: str) -> TokenRecord | None:
-        """The live (unrevoked) token with this secret, or None. When the cached answer has
-        expired, the requests that arrive while it is read again wait for that one read (at
-        hundreds of requests a second, each starting its own read cost more than the rest of
-        the lookup)."""
-        key = hash_token(secret)
-        cached = self._cache.get(key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < self.TTL_SECONDS:
-            record = cached[1]
-        else:
-            reading = self._reading.get(key)
-            if reading is None:
-                reading = self._reading[key] = asyncio.ensure_future(self._read(key, secret, now))
-                reading.add_done_callback(lambda done: self._reading.pop(key, None) if self._reading.get(key) is done else None)
-            record = await asyncio.shield(reading)  # a caller that gives up leaves the read to the others
+        """The live (unrevoked) token with this secret, or None (`secret_cache`: kept
+        `TTL_SECONDS`, one read for the requests that arrive while it is read again)."""
+        record = await self._answers.get(secret)
         if record is None or record.revoked_at is not None:
             return None
         self._touch(record)
         return record
 
-    async def _read(self, key: str, secret: str, now: float) -> TokenRecord | None:
+    async def _read(self, secret: str) -> TokenRecord | None:
         async with self.db.read() as conn:
-            record = await tokens_store.find_token(conn, secret)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now, record)
-        return record
+            return await tokens_store.find_token(conn, secret)
 
     def _touch(self, record: TokenRecord) -> None:
         """Record `lastUsed` at most once a minute per token, off the request path."""
