@@ -5,6 +5,7 @@ Send a Message's window, idempotency and order — and the gap kept across a cra
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -186,8 +187,9 @@ async def test_the_delay_survives_a_crash_between_contents(settings: Settings, d
         while len(rows := (await _outbox_rows(db))) != 1:  # the first's record commits just after Graph answered
             assert time.monotonic() < deadline, rows
             await asyncio.sleep(0.02)
-        # due a gap after the first left the outbox (which was after Graph accepted it)
-        assert rows[0]["due_at"] >= first_sent["accepted_at"] * 1000 + 1500
+        # due a gap after the first left the outbox (which was after Graph accepted it); inboxd's
+        # clock is whole milliseconds, the simulator's a float: compared at the millisecond
+        assert rows[0]["due_at"] >= _ms(first_sent["accepted_at"]) + 1500
         del crashed
 
         restarted = live.services.new_delivery_worker()
@@ -196,7 +198,12 @@ async def test_the_delay_survives_a_crash_between_contents(settings: Settings, d
         await restarted.drain(timeout=20)
         first, second_sent = await wait_sent(rig, "972521000208", 2)
         assert second_sent["payload"]["text"]["body"] == "second"
-        assert second_sent["accepted_at"] - first["accepted_at"] >= 1.5
+        assert _ms(second_sent["accepted_at"]) - _ms(first["accepted_at"]) >= 1500
+
+
+def _ms(seconds: float) -> int:
+    """The simulator's float clock as inboxd's whole milliseconds (its `now_ms`)."""
+    return math.floor(seconds * 1000)
 
 
 async def _outbox_rows(db: Database) -> list[Any]:
