@@ -1,7 +1,8 @@
 """ASGI middleware, outermost first: `RequestMiddleware` (request id, the rate limit — 429
 before any work —, access line, metrics, the last resort for an unexpected error) and
-`BodyLimitMiddleware` (413 before the body is read into memory). Plain ASGI, not
-BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
+`BodyLimitMiddleware` (413 before the body is read into memory), put together once by `edge`
+for both of the app's stacks (FastAPI's, and the hot routes', `api.app.InboxdApp`). Plain ASGI,
+not BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
 
 from __future__ import annotations
 
@@ -245,3 +246,9 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def edge(app: Any, *, access_log: bool = True, limits: RateLimits | None = None) -> RequestMiddleware:
+    """The middleware every request of the API passes, around `app`: one definition for FastAPI's
+    stack (as its one user middleware) and the hot routes' (`api.app.InboxdApp`)."""
+    return RequestMiddleware(BodyLimitMiddleware(app), access_log=access_log, limits=limits)
