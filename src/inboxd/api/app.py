@@ -53,7 +53,7 @@ class InboxdApp(FastAPI):
     "Hot paths"): an http request `HotRoutes` matches goes through `edge(HotRoutes)` — the same
     request id, rate limit, access line, metrics, JSON 500 and body limit as every request — and
     none of FastAPI's and Starlette's layers (ServerErrorMiddleware, FastAPI's telemetry check and
-    body-limit wrapper, the exception middleware, the router): ~6 % of a Send a Message's CPU
+    body-limit wrapper, the exception middleware, the router): ~9 % of a Send a Message's CPU
     (bench/notes/send.md). FastAPI's own OpenTelemetry hooks (off unless a provider is set up)
     do not see these requests; our metrics and access line do.
     Everything else, the lifespan included, is FastAPI's as before."""
