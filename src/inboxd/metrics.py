@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -16,6 +18,26 @@ http_latency = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
     registry=REGISTRY,
 )
+# The labelled series of each (method, route, status) seen: `labels()` costs a lock and a few
+# look-ups per call, and every request records one. Routes are templates or "unmatched" (never a
+# path's values), so the set stays small; bounded anyway (then it starts again empty, the series
+# themselves stay in the registry).
+_REQUEST_SERIES_KEPT = 1024
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def record_request(method: str, route: str, status: int, seconds: float) -> None:
+    """One answered request: its count by method, route and status, its latency by route."""
+    series = _request_series.get((method, route, status))
+    if series is None:
+        if len(_request_series) >= _REQUEST_SERIES_KEPT:
+            _request_series.clear()
+        series = _request_series[(method, route, status)] = (
+            http_requests.labels(method, route, str(status)), http_latency.labels(route))
+    series[0].inc()
+    series[1].observe(seconds)
+
+
 webhook_events = Counter(
     "inboxd_webhook_events_total",
     "Inbound webhook items by kind (message type, status, error, other field)",

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from inboxd.config import Settings
 from inboxd.domain.scopes import Scope
 from inboxd.store import tokens as tokens_store
 from inboxd.store.db import Database
+from inboxd.store.tables import api_tokens
 from tests.conftest import DbTarget
 from tests.support.cli import cli_env, serve_process
 from tests.support.server import LiveServer, start_server
@@ -65,6 +67,21 @@ async def test_a_refused_token_is_accepted_again_once_its_bucket_refills(client:
         assert time.monotonic() < deadline, "the bucket never refilled"
         await asyncio.sleep(float(r.headers["retry-after"]) / 5)
     assert r.status_code == 200
+
+
+async def test_a_token_whose_limit_changes_gets_the_new_headers(client: httpx.AsyncClient, db: Database) -> None:
+    """The header lines are kept per (kind, policy) and the policy per (rate, burst): a changed
+    limit must not be answered with the old lines."""
+    auth = await token_with(db, "changes", rate=1, burst=50)
+    first = await client.get(SEARCH, headers=auth)
+    assert first.headers["ratelimit-policy"] == '"token";q=50;w=50' and remaining(first) <= 50
+    async with db.write() as conn:
+        await conn.execute(sa.update(api_tokens).where(api_tokens.c.name == "changes").values(rate_per_second=2, rate_burst=4))
+    deadline = time.monotonic() + 10
+    while (r := await client.get(SEARCH, headers=auth)).headers["ratelimit-policy"] != '"token";q=4;w=2':
+        assert time.monotonic() < deadline, r.headers["ratelimit-policy"]  # the token cache keeps a record 0.5 s
+        await asyncio.sleep(0.1)
+    assert remaining(r) <= 4 and re.fullmatch(r'"token";r=\d+;t=[0-2]', r.headers["ratelimit"])
 
 
 @pytest.fixture

@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator
 import httpx
 import orjson
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.responses import Response
 
+from inboxd.api.hot import hot
 from inboxd.config import Settings
 from inboxd.domain.scopes import Scope
 from inboxd.logs import RequestIdFilter
+from inboxd.services import Services
 from inboxd.store.db import Database
 from tests.support.server import LiveServer, start_server
 
@@ -29,6 +32,19 @@ boom = APIRouter()
 async def explode() -> None:
     logging.getLogger("inboxd.test").warning("about to fail")
     raise RuntimeError("a bug")
+
+
+@boom.get("/test-only/hot-boom")
+async def explode_hot() -> None:  # FastAPI's endpoint; the hot stack answers with the handler below
+    raise AssertionError("served by FastAPI, not as a hot route")
+
+
+async def _explode_hot(_request: Request, _services: Services) -> Response:
+    await explode()
+    raise AssertionError("unreachable")
+
+
+hot(explode_hot, _explode_hot)  # the same failure on the hot routes' stack (api/app.py InboxdApp)
 
 
 @pytest.fixture
@@ -64,13 +80,14 @@ async def test_a_valid_client_request_id_is_kept_and_an_invalid_one_replaced(cli
         assert len(r.headers["x-request-id"]) == 24
 
 
+@pytest.mark.parametrize("path", ["/test-only/boom", "/test-only/hot-boom"])
 async def test_an_unexpected_error_is_a_json_500_and_the_connection_stays_usable(
-    boom_server: LiveServer, caplog: pytest.LogCaptureFixture
+    boom_server: LiveServer, caplog: pytest.LogCaptureFixture, path: str
 ) -> None:
     caplog.handler.addFilter(RequestIdFilter())
     reader, writer = await asyncio.open_connection("127.0.0.1", boom_server.port)
     try:
-        request = b"GET /test-only/boom HTTP/1.1\r\nHost: test\r\nX-Request-Id: boom-1\r\n\r\n"
+        request = f"GET {path} HTTP/1.1\r\nHost: test\r\nX-Request-Id: boom-1\r\n\r\n".encode()
         writer.write(request + b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")  # pipelined on one connection
         await writer.drain()
         first = await _read_response(reader)
@@ -87,9 +104,9 @@ async def test_an_unexpected_error_is_a_json_500_and_the_connection_stays_usable
     assert second[0] == 200 and orjson.loads(second[2])["status"] == "ok"
     # Every line the failing request caused carries its id, the traceback included.
     lines = [r for r in caplog.records if r.name in ("inboxd.test", "inboxd.api.middleware")]
-    assert {r.getMessage() for r in lines} >= {"about to fail", "unhandled error on GET /test-only/boom"}
+    assert {r.getMessage() for r in lines} >= {"about to fail", f"unhandled error on GET {path}"}
     assert {r.request_id for r in lines} == {"boom-1"}  # type: ignore[attr-defined]
-    assert any(r.exc_info for r in lines)
+    assert len([r for r in caplog.records if r.exc_info]) == 1  # logged once, with its traceback
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 import inboxd.api.routes.channel_health as channel_health_routes
 import inboxd.api.routes.quick_replies as quick_reply_routes
@@ -16,7 +17,7 @@ from inboxd import __version__, web
 from inboxd.api import contract, errors
 from inboxd.api.deps import BEARER_SCHEME, SESSION_SCHEME
 from inboxd.api.hot import HotRoutes
-from inboxd.api.middleware import UNLIMITED_PREFIXES, BodyLimitMiddleware, RateLimits, RequestMiddleware
+from inboxd.api.middleware import UNLIMITED_PREFIXES, RateLimits, edge
 from inboxd.api.responses import JSON
 from inboxd.api.routes import agents as agent_routes
 from inboxd.api.routes import auth as auth_routes
@@ -47,6 +48,35 @@ API_PREFIX = "/server/api/v2"
 StartupHook = Callable[[FastAPI, Services], Any]
 
 
+class InboxdApp(FastAPI):
+    """FastAPI, with a second stack beside its own for the hot routes (api/hot.py, ARCHITECTURE
+    "Hot paths"): an http request `HotRoutes` matches goes through `edge(HotRoutes)` — the same
+    request id, rate limit, access line, metrics, JSON 500 and body limit as every request — and
+    none of FastAPI's and Starlette's layers (ServerErrorMiddleware, FastAPI's telemetry check and
+    body-limit wrapper, the exception middleware, the router): ~9 % of a Send a Message's CPU
+    (bench/notes/send.md). FastAPI's own OpenTelemetry hooks (off unless a provider is set up)
+    do not see these requests; our metrics and access line do.
+    Everything else, the lifespan included, is FastAPI's as before."""
+
+    _hot: HotRoutes | None = None
+    _hot_stack: Any = None
+
+    def add_hot_routes(self, hot: HotRoutes, stack: Any) -> None:
+        """Answer what `hot` matches with `stack` (the edge middleware around `hot`)."""
+        self._hot, self._hot_stack = hot, stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self._hot
+        if hot is not None and scope["type"] == "http" and hot.match(scope):
+            # What FastAPI's and Starlette's __call__ would have set (`request.app`, a mount's prefix).
+            scope["app"] = self
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            await self._hot_stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (chats, messages, send, files, uploads, templates):
@@ -73,7 +103,7 @@ def create_app(
     workers: int | None = None,
     extra_routers: list[APIRouter] | None = None,
     startup_hooks: list[StartupHook] | None = None,
-) -> FastAPI:
+) -> InboxdApp:
     settings = settings or Settings()
     services = services or Services.build(settings)
     worker_count = settings.workers if workers is None else workers
@@ -90,7 +120,7 @@ def create_app(
         finally:
             await services.aclose()
 
-    app = FastAPI(
+    app = InboxdApp(
         title="inboxd",
         version=__version__,
         description=(
@@ -114,13 +144,13 @@ def create_app(
     for router in extra_routers or []:
         app.include_router(router)
     web.mount(app)  # the web inbox at / (src/inboxd/web)
-    # Outermost last: request id, rate limit and access line, then the body limit, then the hot
-    # routes (api/hot.py), which answer a few routes without FastAPI's per-request machinery.
-    app.add_middleware(HotRoutes, routes=app.routes, services=services)
-    app.add_middleware(BodyLimitMiddleware)
+    # The edge middleware (request id, rate limit, access line, metrics, body limit) once, around
+    # both stacks: FastAPI's, and the hot routes' (api/hot.py), answered without FastAPI.
     limits = (RateLimits(services.limiter, services.tokens, default_policy(settings), services.sessions)
               if settings.rate_limits else None)
-    app.add_middleware(RequestMiddleware, access_log=settings.access_log, limits=limits)
+    app.add_middleware(edge, access_log=settings.access_log, limits=limits)
+    hot = HotRoutes(routes=app.routes, services=services)
+    app.add_hot_routes(hot, edge(hot, access_log=settings.access_log, limits=limits))
     # What every operation answers (api/contract.py): the common errors, headers, components, links.
     limited = (lambda path: not path.startswith(UNLIMITED_PREFIXES)) if settings.rate_limits else None
     contract.install(app, rate_limited_path=limited)

@@ -1,9 +1,10 @@
 """The one error mapper: every failure leaves as the JSON body of DESIGN.md §2, with the
 request's id (`requestId`, additive) so a user can report one failure.
 
-An unexpected exception is not handled here but by `api.middleware.RequestMiddleware`, inside
-Starlette's ServerErrorMiddleware: that one re-raises after answering, and uvicorn then closes the
-keep-alive connection, failing the client's next request too."""
+An unexpected exception is not handled here but by `api.middleware.RequestMiddleware` (with
+`internal_error`), the outermost of our middleware on both of the app's stacks (`api.app.InboxdApp`):
+on FastAPI's it sits inside Starlette's ServerErrorMiddleware, which would re-raise after answering,
+and uvicorn would then close the keep-alive connection, failing the client's next request too."""
 
 from __future__ import annotations
 

@@ -3,15 +3,19 @@ paths").
 
 A route's module registers its endpoint with a handler that takes the request as it comes
 (`hot(send_message, _send_fast)`); the route itself stays declared with FastAPI, so the OpenAPI
-document, the contract tests and every other route do not change. `HotRoutes`, the innermost of
-our ASGI middleware (inside the request id, rate limit, metrics and body limit), matches the
-registered routes' method and path itself and then does what FastAPI would have done for them:
-the scopes the route's `require(...)` declares (read off the route, not repeated), the path
-parameters, the error mapper's bodies for `ApiError`, a validation error and an HTTP error (the
-body limit's 413). The endpoint's work is shared: the FastAPI endpoint and the fast handler call
-the same function. What FastAPI costs per request on these paths — dependency solving (a sync
-dependency runs in a thread), the exception middleware, routing through every route's regex,
-the response model pass — is ~40 % of a Send a Message's CPU (bench/, scenario 1's profile).
+document, the contract tests and every other route do not change. `HotRoutes` matches the
+registered routes' method and path itself (`match`), and `api.app.InboxdApp` sends a request it
+matches to a stack of its own: the same edge middleware as every other request (`api.middleware.edge`:
+request id, rate limit, access line, metrics, the JSON 500; the body limit) around `HotRoutes`
+as the app, and none of FastAPI's and Starlette's layers (ServerErrorMiddleware, FastAPI's
+telemetry and body-limit wrappers, the exception middleware, the router). `HotRoutes` then does
+what FastAPI would have done for the route: the scopes the route's `require(...)` declares (read
+off the route, not repeated), the path parameters, `scope["route"]` for the metrics and access
+line, the error mapper's bodies for `ApiError`, a validation error and an HTTP error (the body
+limit's 413). The endpoint's work is shared: the FastAPI endpoint and the fast handler call the
+same function. What FastAPI costs per request on these paths — dependency solving (a sync
+dependency runs in a thread), routing through every route's regex, the response model pass, its
+outer layers — was ~40 % of a Send a Message's CPU (bench/, scenario 1's profile).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from fastapi.exceptions import RequestValidationError
 from fastapi import routing as fastapi_routing
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -58,15 +62,22 @@ def _operations(routes: list[Any]) -> Iterator[tuple[Any, str, set[str], Any, di
             yield original, context.path, context.methods or set(), context.endpoint, context.openapi_extra
 
 
+# Where `match` leaves the matched route for `HotRoutes.__call__` (the edge middleware in between).
+_MATCH = "inboxd.hot_route"
+
+Entry = tuple[Any, Any, tuple[Scope, ...] | None, Handler]  # (path regex, route, scopes, handler)
+
+
 class HotRoutes:
-    def __init__(self, app: Any, *, routes: list[Any], services: Any) -> None:
-        self.app = app
+    """The ASGI app of the hot routes: `match` a request first (`InboxdApp` asks), then call it."""
+
+    def __init__(self, *, routes: list[Any], services: Any) -> None:
         self._routes = routes
         self._services = services
-        self._table: dict[str, list[tuple[Any, Any, tuple[Scope, ...] | None, Handler]]] | None = None
+        self._table: dict[str, list[Entry]] | None = None
 
-    def _build(self) -> dict[str, list[tuple[Any, Any, tuple[Scope, ...] | None, Handler]]]:
-        table: dict[str, list[tuple[Any, Any, tuple[Scope, ...] | None, Handler]]] = {}
+    def _build(self) -> dict[str, list[Entry]]:
+        table: dict[str, list[Entry]] = {}
         for route, path, methods, endpoint, extra in _operations(self._routes):
             if endpoint not in _HOT:
                 continue
@@ -77,20 +88,21 @@ class HotRoutes:
                 table.setdefault(method, []).append((regex, route, scopes, _HOT[endpoint]))
         return table
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            table = self._table
-            if table is None:
-                table = self._table = self._build()
-            for regex, route, scopes, handler in table.get(scope["method"], ()):
-                match = regex.match(scope["path"])
-                if match is not None:
-                    await self._answer(scope, receive, send, route, scopes, handler, match.groupdict())
-                    return
-        await self.app(scope, receive, send)
+    def match(self, scope: dict[str, Any]) -> bool:
+        """Whether an http request is one of the hot routes' (then this app answers it). Built on
+        first use: every router, the test-only ones too, is included by then."""
+        table = self._table
+        if table is None:
+            table = self._table = self._build()
+        for regex, route, scopes, handler in table.get(scope["method"], ()):
+            found = regex.match(scope["path"])
+            if found is not None:
+                scope[_MATCH] = (route, scopes, handler, found.groupdict())
+                return True
+        return False
 
-    async def _answer(self, scope: dict[str, Any], receive: Any, send: Any, route: Any,
-                      scopes: tuple[Scope, ...] | None, handler: Handler, params: dict[str, str]) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        route, scopes, handler, params = scope.pop(_MATCH)
         scope["route"] = route
         scope["path_params"] = params
         request = Request(scope, receive, send)

@@ -1,7 +1,8 @@
 """ASGI middleware, outermost first: `RequestMiddleware` (request id, the rate limit — 429
 before any work —, access line, metrics, the last resort for an unexpected error) and
-`BodyLimitMiddleware` (413 before the body is read into memory). Plain ASGI, not
-BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
+`BodyLimitMiddleware` (413 before the body is read into memory), put together once by `edge`
+for both of the app's stacks (FastAPI's, and the hot routes', `api.app.InboxdApp`). Plain ASGI,
+not BaseHTTPMiddleware, to stay off the hot path: each costs a few function calls per request."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from inboxd.api.errors import error_body, internal_error
 from inboxd.api.limiter import RateLimiter
 from inboxd.domain.errors import ApiError, InvalidRequest, PayloadTooLarge, RateLimited, database_unavailable, problem
 from inboxd.domain.ids import new_id
-from inboxd.domain.rate_limits import Policy, policy_header, state_header
+from inboxd.domain.rate_limits import Policy, policy_header, state_header, state_values
 from inboxd.logs import REQUEST_ID
 from inboxd.store.db import DatabaseUnavailable
 
@@ -102,8 +103,7 @@ class RequestMiddleware:
         finally:
             route = _route(scope)
             elapsed = time.perf_counter() - start
-            metrics.http_requests.labels(scope["method"], route, str(status)).inc()
-            metrics.http_latency.labels(route).observe(elapsed)
+            metrics.record_request(scope["method"], route, status, elapsed)
             if self.access_log and access_log.isEnabledFor(logging.INFO):
                 duration_ms = round(elapsed * 1000, 2)
                 access_log.info(
@@ -141,19 +141,19 @@ class RateLimits:
         self.tokens = tokens
         self.sessions = sessions
         self.default = default
-        self._policy_headers: dict[tuple[str, Policy], tuple[bytes, bytes]] = {}
+        self._headers: dict[tuple[str, Policy], _LimitHeaders] = {}
 
     async def check(self, scope: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], RateLimited | None]:
         """The headers for the answer, and the refusal when the caller is past its limit."""
         kind, key, policy = await principal(scope, self.tokens, self.default, self.sessions)
         allowed, budget = await self.limiter.take(f"{kind}:{key}", policy)
         now = time.monotonic()
-        stated = self._policy_headers.get((kind, policy))
-        if stated is None:  # the same few policies over and over
-            if len(self._policy_headers) > 10_000:
-                self._policy_headers.clear()
-            stated = self._policy_headers[(kind, policy)] = (b"ratelimit-policy", policy_header(kind, policy).encode())
-        headers = [stated, (b"ratelimit", state_header(kind, policy, budget.level(now)).encode())]
+        lines = self._headers.get((kind, policy))
+        if lines is None:  # the same few policies over and over
+            if len(self._headers) >= _LimitHeaders.MAX_KEPT:
+                self._headers.clear()
+            lines = self._headers[(kind, policy)] = _LimitHeaders(kind, policy)
+        headers = [lines.policy, lines.state(budget.level(now))]
         if allowed:
             return headers, None
         wait = budget.retry_after(now)
@@ -162,6 +162,31 @@ class RateLimits:
             f"Try again in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
+
+
+class _LimitHeaders:
+    """The header lines of one (kind, policy), encoded once: `RateLimit-Policy`, and `RateLimit`
+    per (units left, seconds until full) — a principal's level takes few distinct values, and
+    formatting them was most of the limiter's cost per request. The policy is part of the key,
+    so a token whose limit changed gets its new lines."""
+
+    MAX_KEPT = 4096  # (kind, policy) pairs, and states of one pair, before starting again empty
+    __slots__ = ("kind", "_policy", "policy", "_states")
+
+    def __init__(self, kind: str, policy: Policy) -> None:
+        self.kind = kind
+        self._policy = policy
+        self.policy = (b"ratelimit-policy", policy_header(kind, policy).encode())
+        self._states: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+
+    def state(self, level: float) -> tuple[bytes, bytes]:
+        values = state_values(self._policy, level)
+        line = self._states.get(values)
+        if line is None:
+            if len(self._states) >= self.MAX_KEPT:
+                self._states.clear()
+            line = self._states[values] = (b"ratelimit", state_header(self.kind, *values).encode())
+        return line
 
 
 MiB = 1024 * 1024
@@ -183,7 +208,10 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 def body_limit(path: str) -> int:
-    return next(limit for prefix, limit in BODY_LIMITS if path.startswith(prefix))
+    for prefix, limit in BODY_LIMITS:  # a loop, not a generator: once per request
+        if path.startswith(prefix):
+            return limit
+    raise ValueError(f"no body limit for {path!r}")  # not an ASGI path: they all start with "/"
 
 
 def repeated_query_parameters(scope: dict[str, Any]) -> InvalidRequest | None:
@@ -245,3 +273,9 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def edge(app: Any, *, access_log: bool = True, limits: RateLimits | None = None) -> RequestMiddleware:
+    """The middleware every request of the API passes, around `app`: one definition for FastAPI's
+    stack (as its one user middleware) and the hot routes' (`api.app.InboxdApp`)."""
+    return RequestMiddleware(BodyLimitMiddleware(app), access_log=access_log, limits=limits)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Principal kinds: the policy's name in the headers, and the prefix of the bucket's key.
 TOKEN, AGENT, ADDRESS = "token", "agent", "address"
@@ -42,6 +43,7 @@ class Policy:
         return max(1, self.burst // 10)
 
 
+@lru_cache(maxsize=1024)  # per request on the hot path; the same few (rate, burst) pairs: one Policy each
 def policy_for(rate: float | None, burst: int | None, default: Policy) -> Policy:
     """A token's own policy: its stored rate and burst where set (a rate alone: burst = 2 × rate)."""
     if rate is None:
@@ -53,6 +55,10 @@ def policy_header(name: str, policy: Policy) -> str:
     return f'"{name}";q={policy.burst};w={policy.window_seconds}'
 
 
-def state_header(name: str, policy: Policy, level: float) -> str:
-    remaining = max(0, int(level))
-    return f'"{name}";r={remaining};t={math.ceil(policy.seconds_until(level, policy.burst))}'
+def state_values(policy: Policy, level: float) -> tuple[int, int]:
+    """The draft's `r` and `t` at this level: whole units left, seconds until the bucket is full."""
+    return max(0, int(level)), math.ceil(policy.seconds_until(level, policy.burst))
+
+
+def state_header(name: str, remaining: int, reset: int) -> str:
+    return f'"{name}";r={remaining};t={reset}'
