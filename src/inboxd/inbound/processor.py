@@ -100,6 +100,10 @@ class InboundProcessor:
         # Called inside the transaction with the accounts a webhook's messages and statuses were
         # for (channel health notes that webhooks arrive).
         self.on_accounts_heard: Callable[[AsyncConnection, list[str], int], Awaitable[None]] | None = None
+        # Called inside the transaction with the new messages of an account just before their
+        # `MESSAGE_CREATED` go out one by one, so a listener can read what it needs of all their
+        # chats in one statement (templates' reply actions: `ContactAnswers.read_ahead`).
+        self.before_announcing: Callable[[AsyncConnection, list[dict[str, object]]], Awaitable[None]] | None = None
         self.events = events
         self.lifecycle = Lifecycle(events)
         self._wake = asyncio.Event()
@@ -415,6 +419,8 @@ class InboundProcessor:
                 now,
             )
             await self.lifecycle.open(conn, opened, opened_by_contact(account.default_department_id), INBOXD, now)
+            if self.before_announcing is not None and stored:
+                await self.before_announcing(conn, [row for _, row in stored])
             for item, row in stored:
                 metrics.webhook_events.labels("whatsapp", f"message_{item.raw.get('type')}").inc()
                 if item.reaction_to:
