@@ -225,10 +225,12 @@ class InboundProcessor:
             merged.statuses += parsed.statuses
             merged.errors += parsed.errors
             merged.other += parsed.other
-        accounts = await self._accounts(merged)
-        new_messages = await self._not_yet_stored(merged.messages, accounts)
         now = now_ms()
         async with self.db.write(background=True) as conn:
+            # Read inside the write (nothing to download first): a read transaction of their own
+            # was a fixed cost of every group.
+            accounts = await self._accounts(conn, merged)
+            new_messages = await self._not_yet_stored(conn, merged.messages, accounts)
             await self._apply_parsed(conn, accounts, merged, new_messages, {}, now)
             for event_id, _ in events:
                 await events_store.mark_done(conn, event_id, now)
@@ -262,22 +264,22 @@ class InboundProcessor:
             async with self.db.write(background=True) as conn:
                 await events_store.mark_retry(conn, event_id, next_attempt_at=now_ms() + int(delay * 1000), error=error)
 
-    async def _accounts(self, parsed: ParsedWebhook) -> dict[str, ChannelAccount]:
+    async def _accounts(self, conn: AsyncConnection, parsed: ParsedWebhook) -> dict[str, ChannelAccount]:
         found: dict[str, ChannelAccount] = {}
-        async with self.db.read() as conn:
-            for pnid in parsed.phone_number_ids:
-                account = await accounts_store.find_by_phone_number_id(conn, pnid)
-                if account is None:
-                    log.warning("webhook for unknown phone_number_id %s ignored", pnid)
-                    metrics.webhook_events.labels("whatsapp", "unknown_account").inc()
-                else:
-                    found[pnid] = account
+        for pnid in parsed.phone_number_ids:
+            account = await accounts_store.find_by_phone_number_id(conn, pnid)
+            if account is None:
+                log.warning("webhook for unknown phone_number_id %s ignored", pnid)
+                metrics.webhook_events.labels("whatsapp", "unknown_account").inc()
+            else:
+                found[pnid] = account
         return found
 
     async def _apply(self, event_id: str, parsed: ParsedWebhook) -> bool:
         """Store what the event says; True when everything in it is done."""
-        accounts = await self._accounts(parsed)
-        new_messages = await self._not_yet_stored(parsed.messages, accounts)
+        async with self.db.read() as conn:  # before the media downloads, which precede the write
+            accounts = await self._accounts(conn, parsed)
+            new_messages = await self._not_yet_stored(conn, parsed.messages, accounts)
         fetched, complete = await self._fetch_media(new_messages, accounts)
         now = now_ms()
         async with self.db.write(background=True) as conn:
@@ -291,21 +293,20 @@ class InboundProcessor:
         return complete
 
     async def _not_yet_stored(
-        self, items: list[InboundMessage], accounts: dict[str, ChannelAccount]
+        self, conn: AsyncConnection, items: list[InboundMessage], accounts: dict[str, ChannelAccount]
     ) -> list[InboundMessage]:
         by_account: dict[str, list[InboundMessage]] = {}
         for item in items:
             if item.phone_number_id in accounts:
                 by_account.setdefault(accounts[item.phone_number_id].id, []).append(item)
         fresh: list[InboundMessage] = []
-        async with self.db.read() as conn:
-            for account_id, group in by_account.items():
-                known = await messages_store.existing_external_ids(conn, account_id, [m.external_id for m in group])
-                seen: set[str] = set()
-                for m in group:
-                    if m.external_id not in known and m.external_id not in seen:
-                        seen.add(m.external_id)
-                        fresh.append(m)
+        for account_id, group in by_account.items():
+            known = await messages_store.existing_external_ids(conn, account_id, [m.external_id for m in group])
+            seen: set[str] = set()
+            for m in group:
+                if m.external_id not in known and m.external_id not in seen:
+                    seen.add(m.external_id)
+                    fresh.append(m)
         return fresh
 
     async def _fetch_media(
