@@ -33,7 +33,6 @@ from inboxd.domain.lifecycle import INBOXD, opened_by_contact
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
 from inboxd.domain_events import (
-    CHAT_CREATED,
     CHAT_UPDATED,
     MESSAGE_CREATED,
     MESSAGE_STATUS_CHANGED,
