@@ -46,6 +46,10 @@ _STATUS_EVENTS = {
     ChatStatus.ASSIGNED: E.CHAT_ASSIGNED,
     ChatStatus.RESOLVED: E.CHAT_RESOLVED,
 }
+# Built once (a transition of every chat an inbound group opens runs them): the SET clause is the
+# parameters' columns, `L.columns`'s and the agent's display name.
+_UPDATE_CHAT = chats.update().where(chats.c.id == sa.bindparam("b_id"))
+_INSERT_MESSAGE = messages.insert()
 # At most this many waiting chats per department are locked in one round of a hand-out.
 _HAND_OUT_ROUND = 100
 
@@ -78,11 +82,11 @@ class Lifecycle:
         values["agent_display_name"] = agent_row["display_name"] if agent_row is not None else (
             chat["agent_display_name"] if target.agent_uid is not None else None
         )
-        await conn.execute(chats.update().where(chats.c.id == chat["id"]).values(**values))
+        await conn.execute(_UPDATE_CHAT, {**values, "b_id": chat["id"]})
         if given:
             await agents_store.update_agent(conn, given, {"last_assigned_at": now})
         system_row = _system_message(chat, target, actor, values, now)
-        await conn.execute(messages.insert().values(**system_row))
+        await conn.execute(_INSERT_MESSAGE, system_row)
         await self._publish(conn, chat["id"], current, target, agent_row, opening)
         await self.events.publish(conn, E.SYSTEM_MESSAGE_CREATED, message=system_row)
         if hand_out_after and target.department_id is not None:
@@ -143,10 +147,14 @@ class Lifecycle:
     async def open(
         self, conn: AsyncConnection, chat_ids: Iterable[str], target: Target, actor: Actor, now: int
     ) -> None:
-        """The opening transition of chats created in this transaction, oldest first."""
-        for chat_id in sorted(chat_ids):
-            chat = await chats_store.get_chat(conn, chat_id)
-            assert chat is not None
+        """The opening transition of chats created in this transaction, oldest first (their rows
+        read in one statement: the inbound processor opens a group's new chats at once)."""
+        ids = sorted(chat_ids)
+        if not ids:
+            return
+        rows = await chats_store.get_chats(conn, ids)
+        assert len(rows) == len(ids)
+        for chat in rows:  # (in id order)
             await self.apply(conn, chat, target, actor, now, opening=True)
 
     async def contact_wrote(self, conn: AsyncConnection, chat: Mapping[str, Any], now: int) -> Target | None:

@@ -33,7 +33,6 @@ from inboxd.domain.lifecycle import INBOXD, opened_by_contact
 from inboxd.domain.status import MessageStatus
 from inboxd.domain.texter import last_message_preview
 from inboxd.domain_events import (
-    CHAT_CREATED,
     CHAT_UPDATED,
     MESSAGE_CREATED,
     MESSAGE_STATUS_CHANGED,
@@ -100,6 +99,10 @@ class InboundProcessor:
         # Called inside the transaction with the accounts a webhook's messages and statuses were
         # for (channel health notes that webhooks arrive).
         self.on_accounts_heard: Callable[[AsyncConnection, list[str], int], Awaitable[None]] | None = None
+        # Called inside the transaction with the new messages of an account just before their
+        # `MESSAGE_CREATED` go out one by one, so a listener can read what it needs of all their
+        # chats in one statement (templates' reply actions: `ContactAnswers.read_ahead`).
+        self.before_announcing: Callable[[AsyncConnection, list[dict[str, object]]], Awaitable[None]] | None = None
         self.events = events
         self.lifecycle = Lifecycle(events)
         self._wake = asyncio.Event()
@@ -221,10 +224,12 @@ class InboundProcessor:
             merged.statuses += parsed.statuses
             merged.errors += parsed.errors
             merged.other += parsed.other
-        accounts = await self._accounts(merged)
-        new_messages = await self._not_yet_stored(merged.messages, accounts)
         now = now_ms()
         async with self.db.write(background=True) as conn:
+            # Read inside the write (nothing to download first): a read transaction of their own
+            # was a fixed cost of every group.
+            accounts = await self._accounts(conn, merged)
+            new_messages = await self._not_yet_stored(conn, merged.messages, accounts)
             await self._apply_parsed(conn, accounts, merged, new_messages, {}, now)
             for event_id, _ in events:
                 await events_store.mark_done(conn, event_id, now)
@@ -258,22 +263,22 @@ class InboundProcessor:
             async with self.db.write(background=True) as conn:
                 await events_store.mark_retry(conn, event_id, next_attempt_at=now_ms() + int(delay * 1000), error=error)
 
-    async def _accounts(self, parsed: ParsedWebhook) -> dict[str, ChannelAccount]:
+    async def _accounts(self, conn: AsyncConnection, parsed: ParsedWebhook) -> dict[str, ChannelAccount]:
         found: dict[str, ChannelAccount] = {}
-        async with self.db.read() as conn:
-            for pnid in parsed.phone_number_ids:
-                account = await accounts_store.find_by_phone_number_id(conn, pnid)
-                if account is None:
-                    log.warning("webhook for unknown phone_number_id %s ignored", pnid)
-                    metrics.webhook_events.labels("whatsapp", "unknown_account").inc()
-                else:
-                    found[pnid] = account
+        for pnid in parsed.phone_number_ids:
+            account = await accounts_store.find_by_phone_number_id(conn, pnid)
+            if account is None:
+                log.warning("webhook for unknown phone_number_id %s ignored", pnid)
+                metrics.webhook_events.labels("whatsapp", "unknown_account").inc()
+            else:
+                found[pnid] = account
         return found
 
     async def _apply(self, event_id: str, parsed: ParsedWebhook) -> bool:
         """Store what the event says; True when everything in it is done."""
-        accounts = await self._accounts(parsed)
-        new_messages = await self._not_yet_stored(parsed.messages, accounts)
+        async with self.db.read() as conn:  # before the media downloads, which precede the write
+            accounts = await self._accounts(conn, parsed)
+            new_messages = await self._not_yet_stored(conn, parsed.messages, accounts)
         fetched, complete = await self._fetch_media(new_messages, accounts)
         now = now_ms()
         async with self.db.write(background=True) as conn:
@@ -287,21 +292,20 @@ class InboundProcessor:
         return complete
 
     async def _not_yet_stored(
-        self, items: list[InboundMessage], accounts: dict[str, ChannelAccount]
+        self, conn: AsyncConnection, items: list[InboundMessage], accounts: dict[str, ChannelAccount]
     ) -> list[InboundMessage]:
         by_account: dict[str, list[InboundMessage]] = {}
         for item in items:
             if item.phone_number_id in accounts:
                 by_account.setdefault(accounts[item.phone_number_id].id, []).append(item)
         fresh: list[InboundMessage] = []
-        async with self.db.read() as conn:
-            for account_id, group in by_account.items():
-                known = await messages_store.existing_external_ids(conn, account_id, [m.external_id for m in group])
-                seen: set[str] = set()
-                for m in group:
-                    if m.external_id not in known and m.external_id not in seen:
-                        seen.add(m.external_id)
-                        fresh.append(m)
+        for account_id, group in by_account.items():
+            known = await messages_store.existing_external_ids(conn, account_id, [m.external_id for m in group])
+            seen: set[str] = set()
+            for m in group:
+                if m.external_id not in known and m.external_id not in seen:
+                    seen.add(m.external_id)
+                    fresh.append(m)
         return fresh
 
     async def _fetch_media(
@@ -415,6 +419,8 @@ class InboundProcessor:
                 now,
             )
             await self.lifecycle.open(conn, opened, opened_by_contact(account.default_department_id), INBOXD, now)
+            if self.before_announcing is not None and stored:
+                await self.before_announcing(conn, [row for _, row in stored])
             for item, row in stored:
                 metrics.webhook_events.labels("whatsapp", f"message_{item.raw.get('type')}").inc()
                 if item.reaction_to:

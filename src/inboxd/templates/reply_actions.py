@@ -24,7 +24,8 @@ without sending its reply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,27 +64,46 @@ class ContactAnswers:
         self.stop_words = stop_words
         self.events = events
         self.lifecycle = Lifecycle(events)
+        # Chat rows read ahead for the messages a transaction is about to announce (`read_ahead`).
+        self._ahead: weakref.WeakKeyDictionary[AsyncConnection, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+    async def read_ahead(self, conn: AsyncConnection, messages: Iterable[Mapping[str, Any]]) -> None:
+        """Read (and lock) in one statement the chats of the messages this transaction is about
+        to announce one by one (the inbound processor's group): each chat's first
+        message then answers from its row instead of a `SELECT … FOR UPDATE` of its own. The
+        rows are the chats' state now, so they serve only while no answer has changed anything:
+        the first one that writes (a transition may hand other chats out) drops the rest, and
+        the messages after it read their chat as before. A chat's second message reads it too."""
+        rows = await _lock_chats(conn, (m["chat_id"] for m in messages if is_reply(m)))
+        self._ahead[conn] = {row["id"]: row for row in rows}
 
     async def __call__(self, conn: AsyncConnection, *, message: dict[str, Any]) -> None:
         if not is_reply(message):
             return
-        now = now_ms()
+        ahead = self._ahead.get(conn)
+        chat = ahead.pop(message["chat_id"], None) if ahead else None
+        if await self._answer(conn, message, chat, now_ms()):
+            self._ahead.pop(conn, None)
+
+    async def _answer(self, conn: AsyncConnection, message: dict[str, Any], chat: Any, now: int) -> bool:
+        """What the contact's message does; True when that changed anything. `chat`: its row read
+        ahead, if any (else read here)."""
         chat_id = message["chat_id"]
         if is_stop_word(message, self.stop_words):
             await mark_unsubscribed(conn, chat_id, now, self.events)
-            await self._use_action(conn, chat_id)
-            return
-        chat, action = await self._use_action(conn, chat_id)
+            await self._use_action(conn, chat_id, chat)
+            return True
+        chat, action = await self._use_action(conn, chat_id, chat)
         if chat is None:
-            return
+            return False
         if action is None or _expired(action, now):
-            await self.lifecycle.contact_wrote(conn, chat, now)
-            return
+            return await self.lifecycle.contact_wrote(conn, chat, now) is not None or action is not None
         await self._apply(conn, message, chat, action, now)
+        return True
 
-    async def _use_action(self, conn: AsyncConnection, chat_id: str) -> tuple[Any, dict[str, Any] | None]:
+    async def _use_action(self, conn: AsyncConnection, chat_id: str, chat: Any) -> tuple[Any, dict[str, Any] | None]:
         """`_take_action`, announcing the chat's cleared `replyAction`."""
-        chat, action = await _take_action(conn, chat_id)
+        chat, action = await _take_action(conn, chat_id, chat)
         if action is not None:
             await self.events.publish(conn, CHAT_UPDATED, chat_id=chat_id, fields=["replyAction"])
         return chat, action
@@ -112,15 +132,30 @@ class ContactAnswers:
             )
 
 
-async def _take_action(conn: AsyncConnection, chat_id: str) -> tuple[Any, dict[str, Any] | None]:
-    """The chat (its row, locked) and its pending reply action, cleared in the same step. The
-    row is locked first (PostgreSQL), so two messages processed at once cannot both run it;
-    SQLite has one writer."""
-    query = sa.select(*LIFECYCLE_COLUMNS, chats.c.reply_action).where(chats.c.id == chat_id).with_for_update()
-    chat = (await conn.execute(query)).mappings().first()
+# What an answer reads of its chat, the row locked (PostgreSQL), so two messages processed at once
+# cannot both run the action; SQLite has one writer. Built once: they run for every message.
+_CHAT_FOR_ANSWER = sa.select(*LIFECYCLE_COLUMNS, chats.c.reply_action).with_for_update()
+_LOCK_CHAT = _CHAT_FOR_ANSWER.where(chats.c.id == sa.bindparam("b_id"))
+_LOCK_CHATS = _CHAT_FOR_ANSWER.where(chats.c.id.in_(sa.bindparam("b_ids", expanding=True))).order_by(chats.c.id)
+_CLEAR_ACTION = chats.update().where(chats.c.id == sa.bindparam("b_id")).values(reply_action=sa.null())
+
+
+async def _lock_chats(conn: AsyncConnection, chat_ids: Iterable[str]) -> list[Any]:
+    """`_take_action`'s read for many chats: one statement, the rows locked in id order."""
+    ids = sorted(set(chat_ids))
+    if not ids:
+        return []
+    return list((await conn.execute(_LOCK_CHATS, {"b_ids": ids})).mappings())
+
+
+async def _take_action(conn: AsyncConnection, chat_id: str, chat: Any = None) -> tuple[Any, dict[str, Any] | None]:
+    """The chat (its row, locked: read here unless the caller read it ahead with `_lock_chats`)
+    and its pending reply action, cleared in the same step."""
+    if chat is None:
+        chat = (await conn.execute(_LOCK_CHAT, {"b_id": chat_id})).mappings().first()
     if chat is None or not chat["reply_action"]:
         return chat, None
-    await conn.execute(chats.update().where(chats.c.id == chat_id).values(reply_action=sa.null()))
+    await conn.execute(_CLEAR_ACTION, {"b_id": chat_id})
     return chat, dict(chat["reply_action"])
 
 

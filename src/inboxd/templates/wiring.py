@@ -19,3 +19,4 @@ def install(services: Services) -> None:
     services.inbound.other_handlers[STATUS_FIELD] = on_status_update
     listener = ContactAnswers(stop_words(services.settings.template_stop_words), services.events)
     services.events.subscribe(MESSAGE_CREATED, listener)
+    services.inbound.before_announcing = listener.read_ahead
