@@ -32,8 +32,8 @@ def _before(name: str) -> dict[str, Any] | None:
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:
         return "–"
-    if isinstance(v, float):
-        v = f"{v:,.1f}" if abs(v) < 100 else f"{v:,.0f}"
+    if isinstance(v, float):  # three significant digits below 10 (a CPU time of 0.283 ms), else one decimal
+        v = f"{v:.3g}" if abs(v) < 10 else f"{v:,.1f}" if abs(v) < 100 else f"{v:,.0f}"
     elif isinstance(v, int):
         v = f"{v:,}"
     return f"{v}{unit}"
@@ -107,8 +107,8 @@ def rows() -> tuple[list[Row], list[tuple[str, bool | None]], str]:
             on, off = limiter["median_rps"]["on"], limiter["median_rps"]["off"]
             cpu = limiter.get("server_cpu_ms_per_request") or {}
             out.append(("", "rate limiter's cost: requests/s (median of paired ratios, ABBA rounds); server CPU/request",
-                        f"{_fmt(on)} with / {_fmt(off)} without; {cpu.get('on')} / {cpu.get('off')} ms", "", "",
-                        "≤ 5 %", f"{limiter['cost_pct']} %; CPU {limiter.get('cpu_cost_pct')} %"))
+                        f"{_fmt(on)} with / {_fmt(off)} without; {_fmt(cpu.get('on'))} / {_fmt(cpu.get('off'))} ms",
+                        "", f"cost {limiter['cost_pct']} %; CPU {limiter.get('cpu_cost_pct')} %", "≤ 5 %", ""))
             targets.append(("Scenario 1: the rate limiter costs ≤ 5 %", limiter["cost_pct"] is not None
                             and limiter["cost_pct"] <= 5))
         targets += [
@@ -310,6 +310,42 @@ def _chat_scale_rows(by_size: dict[str, Any]) -> tuple[list[Row], list[tuple[str
     return out, targets
 
 
+PROFILED = (("send_async", "Scenario 1 (async send)"), ("send_e2e", "Scenario 2 (end to end)"))
+PROFILE_ROWS = 15
+
+
+def profiles_side_by_side() -> list[str]:
+    """The py-spy summaries of the commit before issue 14 (`results/before/profile-*.json`) and of
+    this one (`results/profile-*.json`), one table per scenario: the functions with the largest
+    self share in either (where the CPU is spent: inclusive shares are led by the server's outer
+    frames), their self and inclusive shares before and after. A function below a summary's
+    cut-off (its 60 largest) shows as –."""
+    lines: list[str] = []
+    for name, title in PROFILED:
+        after, before = _load(f"profile-{name}"), _before(f"profile-{name}")
+        if not after or not before:
+            continue
+        if not lines:
+            lines += ["", "## Profiles before and after issue 14 (scenarios 1 and 2)", "",
+                      "`python -m bench <n> --no-baselines --profile` on the commit before issue 14's work and on "
+                      "this one, in the same session (py-spy, shares of the event loop thread's samples; a "
+                      "profiled run is slower, so shares, not times)."]
+        incl_b, incl_a = dict(before["inclusive_pct"]), dict(after["inclusive_pct"])
+        self_b, self_a = dict(before["self_pct"]), dict(after["self_pct"])
+        names = sorted(set(self_b) | set(self_a), key=lambda f: -max(self_b.get(f, 0.0), self_a.get(f, 0.0)))
+        lines += ["", f"### {title}: {before['samples']:,} samples before, {after['samples']:,} after", "",
+                  "| function | self before | self after | inclusive before | inclusive after |",
+                  "|---|---|---|---|---|"]
+        for function in names[:PROFILE_ROWS]:
+            cells = [_pct(d.get(function)) for d in (self_b, self_a, incl_b, incl_a)]
+            lines.append(f"| `{function}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.1f} %"
+
+
 def write(doc: Path = DOC) -> Path:
     table, targets, label = rows()
     lines = [
@@ -332,6 +368,7 @@ def write(doc: Path = DOC) -> Path:
     for text, flag in targets:
         lines.append(f"- {text}: {_ok(flag)}")
     lines += inbox_first_screen.report_section()
+    lines += profiles_side_by_side()
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text().strip()]
     doc.write_text("\n".join(lines) + "\n")
