@@ -47,16 +47,29 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _start_processes(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+def _start_processes(tmp_path: Path, port: int) -> tuple[subprocess.Popen[str], Path]:
+    """`inboxd serve --processes 2`, its output in a file; returns once *both* servers have started
+    (one answering /healthz proves only one: SIGTERM to a child still importing ends it before
+    uvicorn has its handlers, with no shutdown line)."""
     env = cli_env(tmp_path / "data", {"INBOXD_SIMULATOR": "false", "INBOXD_WORKERS": "0"})
-    proc = subprocess.Popen([*INBOXD, "serve", "--processes", "2", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([*INBOXD, "serve", "--processes", "2", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
-    while len(_children(proc.pid)) < 2 or not _healthy(port):
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        assert time.monotonic() < deadline, "inboxd serve --processes 2 did not come up"
+    while log.read_text().count("Application startup complete") < 2 or not _healthy(port):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "inboxd serve --processes 2 did not come up:\n" + log.read_text()
         time.sleep(0.2)
-    return proc
+    assert len(_children(proc.pid)) == 2
+    return proc, log
+
+
+def _stop(proc: subprocess.Popen[str], log: Path) -> str:
+    proc.terminate()
+    proc.wait(timeout=60)
+    return log.read_text()
 
 
 def _healthy(port: int) -> bool:
@@ -70,29 +83,27 @@ def test_serve_processes_runs_n_servers_on_one_socket_and_stops_them_together(tm
     """`--processes 2`: two server processes accept on the one listening socket — either serves
     alone when the other is gone — and SIGTERM to the parent stops both cleanly."""
     port = free_port()
-    proc = _start_processes(tmp_path / "clean", port)
+    proc, log = _start_processes(tmp_path / "clean", port)
     try:
         children = _children(proc.pid)
         assert len(children) == 2
         assert all(_healthy(port) for _ in range(20))
     finally:
-        proc.terminate()
-        output, _ = proc.communicate(timeout=60)
+        output = _stop(proc, log)
     assert proc.returncode == 0, output
     assert output.count("Application shutdown complete") == 2
     assert not any(Path(f"/proc/{c}").exists() and b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
                    for c in children)
 
     port = free_port()
-    proc = _start_processes(tmp_path / "one_killed", port)
+    proc, log = _start_processes(tmp_path / "one_killed", port)
     try:
         first, second = _children(proc.pid)
         os.kill(first, signal.SIGKILL)
         assert all(_healthy(port) for _ in range(20))  # the other one accepts every connection
         assert _children(proc.pid) == [second]
     finally:
-        proc.terminate()
-        output, _ = proc.communicate(timeout=60)
+        output = _stop(proc, log)
     assert proc.returncode != 0 and f"a server process exited with {-signal.SIGKILL}" in output
 
 
